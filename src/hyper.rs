@@ -1,0 +1,321 @@
+//! The constants of one update, validated once and rounded to `f32` exactly where MindSpore rounds
+//! them (SEMANTICS §1.4, §1.6, §2.2, §2.3). `F(x)` below is round-to-nearest from `f64` to `f32`.
+
+use crate::error::{Error, Param};
+
+/// `x` must be finite and at least 0.
+pub(crate) fn non_negative(x: f64, p: Param) -> Result<f64, Error> {
+    if !x.is_finite() {
+        Err(Error::NotFinite(p))
+    } else if x < 0.0 {
+        Err(Error::Negative(p))
+    } else {
+        Ok(x)
+    }
+}
+
+/// `x` must be finite and greater than 0.
+pub(crate) fn positive(x: f64, p: Param) -> Result<f64, Error> {
+    if !x.is_finite() {
+        Err(Error::NotFinite(p))
+    } else if x <= 0.0 {
+        Err(Error::NotPositive(p))
+    } else {
+        Ok(x)
+    }
+}
+
+/// `F(x)`, rejected when the rounding overflows to infinity.
+pub(crate) fn round_f32(x: f64, p: Param) -> Result<f32, Error> {
+    let r = x as f32;
+    if r.is_finite() {
+        Ok(r)
+    } else {
+        Err(Error::NotFinite(p))
+    }
+}
+
+/// An `f32` learning rate must be finite and at least 0 (DESIGN divergence 4).
+pub(crate) fn learning_rate(lr: f32) -> Result<f32, Error> {
+    if !lr.is_finite() {
+        Err(Error::NotFinite(Param::LearningRate))
+    } else if lr < 0.0 {
+        Err(Error::Negative(Param::LearningRate))
+    } else {
+        Ok(lr)
+    }
+}
+
+/// Gradient preparation that precedes every update: coupled weight decay (§1.4) and loss-scale
+/// unscaling (§1.6). Gradient centralization (§1.5) is per tensor and is given to the kernels
+/// beside this value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradPrep {
+    decay: Option<f32>,
+    unscale: Option<f32>,
+}
+
+impl GradPrep {
+    /// No weight decay, loss scale 1: the gradient is used as given.
+    pub const NONE: GradPrep = GradPrep {
+        decay: None,
+        unscale: None,
+    };
+
+    /// Weight decay `wd` (finite, ≥ 0) and loss scale `L` (finite, > 0), as MindSpore stores them:
+    /// the decay coefficient is `F(wd·L)` (the product taken in `f64`), applied only when
+    /// `wd·L > 0`; the unscaling factor is `F(1/L)`, applied only when `L != 1`.
+    pub fn new(weight_decay: f64, loss_scale: f64) -> Result<Self, Error> {
+        let wd = non_negative(weight_decay, Param::WeightDecay)?;
+        let scale = positive(loss_scale, Param::LossScale)?;
+        let scaled = wd * scale;
+        let decay = if scaled > 0.0 {
+            Some(round_f32(scaled, Param::WeightDecay)?)
+        } else {
+            None
+        };
+        let unscale = if scale != 1.0 {
+            Some(round_f32(1.0 / scale, Param::LossScale)?)
+        } else {
+            None
+        };
+        Ok(GradPrep { decay, unscale })
+    }
+
+    /// The decay coefficient `F(wd·L)`, or `None` when weight decay is off.
+    pub fn decay(&self) -> Option<f32> {
+        self.decay
+    }
+
+    /// The unscaling factor `F(1/L)`, or `None` when the loss scale is 1.
+    pub fn unscale(&self) -> Option<f32> {
+        self.unscale
+    }
+}
+
+/// The constants of one `ApplyMomentum` update (§2.1), or of its Nesterov form (DESIGN
+/// divergence 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MomentumStep {
+    lr: f32,
+    momentum: f32,
+    nesterov: bool,
+    prep: GradPrep,
+}
+
+impl MomentumStep {
+    /// `lr` is the step's learning rate as the optimizer uses it (already `f32`: `lr(k)`), finite
+    /// and ≥ 0; `momentum` is finite and ≥ 0 and is used as `F(momentum)`.
+    pub fn new(lr: f32, momentum: f64, nesterov: bool, prep: GradPrep) -> Result<Self, Error> {
+        let lr = learning_rate(lr)?;
+        let momentum = round_f32(non_negative(momentum, Param::Momentum)?, Param::Momentum)?;
+        Ok(MomentumStep {
+            lr,
+            momentum,
+            nesterov,
+            prep,
+        })
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    /// `F(momentum)`.
+    pub fn momentum(&self) -> f32 {
+        self.momentum
+    }
+
+    /// Whether the Nesterov form is used.
+    pub fn nesterov(&self) -> bool {
+        self.nesterov
+    }
+
+    /// The gradient preparation.
+    pub fn prep(&self) -> &GradPrep {
+        &self.prep
+    }
+}
+
+/// The constants of one `nn.SGD` update (§2.3).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep {
+    lr: f32,
+    momentum: f32,
+    dampening: f32,
+    nesterov: bool,
+    first: bool,
+    prep: GradPrep,
+}
+
+impl SgdStep {
+    /// `lr` finite and ≥ 0; `momentum` and `dampening` finite and ≥ 0, used as `F(·)`;
+    /// `nesterov` needs `momentum > 0` and `dampening == 0`, as in MindSpore.
+    ///
+    /// The value describes a step after the first; see [`SgdStep::first_step`].
+    pub fn new(
+        lr: f32,
+        momentum: f64,
+        dampening: f64,
+        nesterov: bool,
+        prep: GradPrep,
+    ) -> Result<Self, Error> {
+        let lr = learning_rate(lr)?;
+        let mom = non_negative(momentum, Param::Momentum)?;
+        let damp = non_negative(dampening, Param::Dampening)?;
+        if nesterov && (mom <= 0.0 || damp != 0.0) {
+            return Err(Error::NesterovNeedsMomentum);
+        }
+        Ok(SgdStep {
+            lr,
+            momentum: round_f32(mom, Param::Momentum)?,
+            dampening: round_f32(damp, Param::Dampening)?,
+            nesterov,
+            first: false,
+            prep,
+        })
+    }
+
+    /// Marks the optimizer's first step. MindSpore keeps a `stat` buffer of ones that the first
+    /// step with momentum sets to zero; it is uniform over all elements, so a flag carries it:
+    /// on the first step the momentum buffer takes the gradient as it is, without dampening.
+    pub fn first_step(mut self, first: bool) -> Self {
+        self.first = first;
+        self
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    /// `F(momentum)`. The update keeps no momentum buffer when this is 0 (MindSpore's `mom > 0`
+    /// test is on the `f32` value).
+    pub fn momentum(&self) -> f32 {
+        self.momentum
+    }
+
+    /// `F(dampening)`.
+    pub fn dampening(&self) -> f32 {
+        self.dampening
+    }
+
+    /// Whether the Nesterov form is used.
+    pub fn nesterov(&self) -> bool {
+        self.nesterov
+    }
+
+    /// Whether this is the first step (see [`SgdStep::first_step`]).
+    pub fn is_first(&self) -> bool {
+        self.first
+    }
+
+    /// The gradient preparation.
+    pub fn prep(&self) -> &GradPrep {
+        &self.prep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grad_prep_rounds_like_mindspore() {
+        let p = GradPrep::new(0.01, 3.0).unwrap();
+        // F(0.01·3.0) and F(1/3), as recorded in the golden file's `misc.internal_fixed_lr`
+        assert_eq!(p.decay().unwrap().to_bits(), 0x3cf5c28f);
+        assert_eq!(p.unscale().unwrap().to_bits(), 0x3eaaaaab);
+        assert_eq!(GradPrep::new(0.0, 1.0).unwrap(), GradPrep::NONE);
+        assert_eq!(GradPrep::new(0.0, 2.0).unwrap().decay(), None);
+        assert_eq!(GradPrep::new(0.1, 1.0).unwrap().unscale(), None);
+    }
+
+    #[test]
+    fn grad_prep_rejects_bad_values() {
+        use Param::*;
+        assert_eq!(GradPrep::new(-0.1, 1.0), Err(Error::Negative(WeightDecay)));
+        assert_eq!(
+            GradPrep::new(f64::NAN, 1.0),
+            Err(Error::NotFinite(WeightDecay))
+        );
+        assert_eq!(
+            GradPrep::new(f64::INFINITY, 1.0),
+            Err(Error::NotFinite(WeightDecay))
+        );
+        assert_eq!(GradPrep::new(0.0, 0.0), Err(Error::NotPositive(LossScale)));
+        assert_eq!(GradPrep::new(0.0, -1.0), Err(Error::NotPositive(LossScale)));
+        assert_eq!(
+            GradPrep::new(0.0, f64::NAN),
+            Err(Error::NotFinite(LossScale))
+        );
+        // finite in f64, infinite once rounded to f32
+        assert_eq!(
+            GradPrep::new(1e30, 1e10),
+            Err(Error::NotFinite(WeightDecay))
+        );
+        assert_eq!(GradPrep::new(0.0, 1e-300), Err(Error::NotFinite(LossScale)));
+    }
+
+    #[test]
+    fn steps_reject_bad_values() {
+        use Param::*;
+        let p = GradPrep::NONE;
+        assert_eq!(
+            MomentumStep::new(f32::NAN, 0.9, false, p),
+            Err(Error::NotFinite(LearningRate))
+        );
+        assert_eq!(
+            MomentumStep::new(f32::INFINITY, 0.9, false, p),
+            Err(Error::NotFinite(LearningRate))
+        );
+        assert_eq!(
+            MomentumStep::new(-0.1, 0.9, false, p),
+            Err(Error::Negative(LearningRate))
+        );
+        assert_eq!(
+            MomentumStep::new(0.1, -0.1, false, p),
+            Err(Error::Negative(Momentum))
+        );
+        assert_eq!(
+            MomentumStep::new(0.1, f64::NAN, false, p),
+            Err(Error::NotFinite(Momentum))
+        );
+        assert_eq!(
+            MomentumStep::new(0.1, 1e39, false, p),
+            Err(Error::NotFinite(Momentum))
+        );
+        assert!(MomentumStep::new(0.0, 1.5, true, p).is_ok());
+        assert_eq!(
+            MomentumStep::new(0.1, 0.9, false, p)
+                .unwrap()
+                .momentum()
+                .to_bits(),
+            0x3f666666
+        );
+
+        assert_eq!(
+            SgdStep::new(0.1, 0.9, 0.1, true, p),
+            Err(Error::NesterovNeedsMomentum)
+        );
+        assert_eq!(
+            SgdStep::new(0.1, 0.0, 0.0, true, p),
+            Err(Error::NesterovNeedsMomentum)
+        );
+        assert_eq!(
+            SgdStep::new(0.1, 0.9, -0.1, false, p),
+            Err(Error::Negative(Dampening))
+        );
+        assert_eq!(
+            SgdStep::new(0.1, -0.9, 0.0, false, p),
+            Err(Error::Negative(Momentum))
+        );
+        assert_eq!(
+            SgdStep::new(-1.0, 0.9, 0.0, false, p),
+            Err(Error::Negative(LearningRate))
+        );
+        let s = SgdStep::new(0.1, 0.9, 0.0, true, p).unwrap();
+        assert!(!s.is_first() && s.first_step(true).is_first());
+    }
+}
