@@ -1,0 +1,220 @@
+//! Elements per second of the fused kernels beside two baselines written here:
+//! * `plain_loop`: the scalar loop a user would write for the same update (the compiler
+//!   vectorizes it for the build's baseline instruction set, SSE2 on a default x86_64 build);
+//! * `floor`: the bandwidth floor, reading the same three streams and writing the same two with
+//!   one add each, compiled for the same instruction set as the kernel's selected path.
+//!
+//! Each (gradstep, plain loop, floor) triple is measured in `ROUNDS` short rounds back to back:
+//! this machine's memory bandwidth drifts over seconds, so the ratio of neighbouring
+//! measurements is steadier than the ratio of blocks taken minutes apart.
+//! `tools/bench_table.py` turns the results into the ratio table of the README (the median of
+//! the per-round ratios).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
+use gradstep::kernel::{self, Path};
+use std::hint::black_box;
+use std::time::Duration;
+
+/// L1, L2, L3 and DRAM sizes on the development machine (20 bytes move per element).
+const SIZES: [usize; 4] = [4 << 10, 64 << 10, 1 << 20, 16 << 20];
+
+const LR: f32 = 0.01;
+const MU: f32 = 0.9;
+const WD: f64 = 1e-4;
+const SCALE: f64 = 128.0;
+const DAMP: f32 = 0.1;
+const ROUNDS: usize = 5;
+
+struct Buffers {
+    w: Vec<f32>,
+    g: Vec<f32>,
+    s: Vec<f32>,
+}
+
+impl Buffers {
+    fn new(n: usize) -> Self {
+        // ordinary values, no subnormals; a pseudo-random pattern the compiler cannot fold
+        let mut x = 0x2545_f491_u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 8) as f32 / (1 << 24) as f32 - 0.5
+        };
+        Buffers {
+            w: (0..n).map(|_| next()).collect(),
+            g: (0..n).map(|_| next() * 0.01).collect(),
+            s: (0..n).map(|_| next() * 0.1).collect(),
+        }
+    }
+}
+
+// ----- baselines: what a user would write ---------------------------------------------------
+
+fn plain_momentum(w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+        *m = *m * MU + g;
+        *w -= *m * LR;
+    }
+}
+
+fn plain_momentum_wd_ls(w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    let (wd, rs) = ((WD * SCALE) as f32, (1.0 / SCALE) as f32);
+    for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+        let g = (*w * wd + g) * rs;
+        *m = *m * MU + g;
+        *w -= *m * LR;
+    }
+}
+
+fn plain_nesterov(w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+        *m = *m * MU + g;
+        *w -= g * LR + *m * MU * LR;
+    }
+}
+
+fn plain_sgd(w: &mut [f32], g: &[f32], a: &mut [f32]) {
+    for ((w, &g), a) in w.iter_mut().zip(g).zip(a.iter_mut()) {
+        *a = *a * MU + (1.0 - DAMP) * g;
+        *w -= LR * *a;
+    }
+}
+
+// ----- the bandwidth floor, on the same instruction set as the selected path -----------------
+
+/// One add per written stream. The first elements run alone until `w` sits on a cache line, as
+/// gradstep's head does, so that the floor is not slowed by line-straddling vector accesses.
+fn floor_body(w: &mut [f32], g: &[f32], s: &mut [f32]) {
+    let head = (w.as_ptr().align_offset(64)).min(w.len());
+    let (wh, wb) = w.split_at_mut(head);
+    let (gh, gb) = g.split_at(head);
+    let (sh, sb) = s.split_at_mut(head);
+    for ((w, &g), s) in wh.iter_mut().zip(gh).zip(sh.iter_mut()) {
+        *w += g;
+        *s += g;
+    }
+    for ((w, &g), s) in wb.iter_mut().zip(gb).zip(sb.iter_mut()) {
+        *w += g;
+        *s += g;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn floor_avx2(w: &mut [f32], g: &[f32], s: &mut [f32]) {
+    floor_body(w, g, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn floor_avx512(w: &mut [f32], g: &[f32], s: &mut [f32]) {
+    floor_body(w, g, s)
+}
+
+fn floor(w: &mut [f32], g: &[f32], s: &mut [f32]) {
+    match Path::selected() {
+        // SAFETY: the selected path is available, so the CPU has the feature.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => unsafe { floor_avx512(w, g, s) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { floor_avx2(w, g, s) },
+        _ => floor_body(w, g, s),
+    }
+}
+
+// ----- the kernels under test ---------------------------------------------------------------
+
+type Kernel = fn(Path, &mut [f32], &[f32], &mut [f32]);
+
+fn momentum(path: Path, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    let step = MomentumStep::new(LR, MU as f64, false, GradPrep::NONE).unwrap();
+    kernel::momentum_on(path, w, g, m, None, &step).unwrap();
+}
+
+fn momentum_wd_ls(path: Path, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    let prep = GradPrep::new(WD, SCALE).unwrap();
+    let step = MomentumStep::new(LR, MU as f64, false, prep).unwrap();
+    kernel::momentum_on(path, w, g, m, None, &step).unwrap();
+}
+
+fn nesterov(path: Path, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    let step = MomentumStep::new(LR, MU as f64, true, GradPrep::NONE).unwrap();
+    kernel::momentum_on(path, w, g, m, None, &step).unwrap();
+}
+
+fn sgd(path: Path, w: &mut [f32], g: &[f32], a: &mut [f32]) {
+    let step = SgdStep::new(LR, MU as f64, DAMP as f64, false, GradPrep::NONE).unwrap();
+    kernel::sgd_on(path, w, g, a, None, &step).unwrap();
+}
+
+type Plain = fn(&mut [f32], &[f32], &mut [f32]);
+
+const KERNELS: [(&str, Kernel, Plain); 4] = [
+    ("momentum", momentum, plain_momentum),
+    ("momentum_wd_ls", momentum_wd_ls, plain_momentum_wd_ls),
+    ("nesterov", nesterov, plain_nesterov),
+    ("sgd", sgd, plain_sgd),
+];
+
+fn configure<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    n: usize,
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(n as u64));
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(1));
+    if n >= 1 << 20 {
+        group.sample_size(20);
+    }
+    group
+}
+
+fn kernels(c: &mut Criterion) {
+    let path = Path::selected();
+    eprintln!(
+        "selected path: {} ({})",
+        path.name(),
+        path.instruction_set()
+    );
+    for n in SIZES {
+        let mut b = Buffers::new(n);
+        for (name, kernel, plain) in KERNELS {
+            let mut group = configure(c, name, n);
+            for round in 0..ROUNDS {
+                let id = |f: &str| BenchmarkId::new(f, format!("{n}-r{round}"));
+                group.bench_function(id("gradstep"), |bench| {
+                    bench.iter(|| kernel(path, &mut b.w, black_box(&b.g), &mut b.s))
+                });
+                group.bench_function(id("plain_loop"), |bench| {
+                    bench.iter(|| plain(&mut b.w, black_box(&b.g), &mut b.s))
+                });
+                group.bench_function(id("floor"), |bench| {
+                    bench.iter(|| floor(&mut b.w, black_box(&b.g), &mut b.s))
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+/// Every available path on plain momentum, for the README's per-path figures.
+fn paths(c: &mut Criterion) {
+    for n in SIZES {
+        let mut b = Buffers::new(n);
+        let mut group = configure(c, "paths", n);
+        for path in Path::ALL.into_iter().filter(|p| p.is_available()) {
+            group.bench_function(BenchmarkId::new(path.name(), n), |bench| {
+                bench.iter(|| momentum(path, &mut b.w, black_box(&b.g), &mut b.s))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, kernels, paths);
+criterion_main!(benches);

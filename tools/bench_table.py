@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Ratio tables from criterion results of `cargo bench --bench kernels`.
+
+    tools/bench_table.py [CRITERION_DIR] [--native NATIVE_CRITERION_DIR]
+
+CRITERION_DIR defaults to target/criterion. The bench measures gradstep, the plain loop and the
+bandwidth floor in rounds back to back (ids `<size>-r<round>`). A round's rate is that of its fastest
+sample: on a shared machine interference only ever adds time, so the minimum is the steadiest
+estimate of the code's own speed (Chen & Revels, "Robust benchmarking in noisy environments", 2016;
+the default estimator of Julia's BenchmarkTools). Each row gives the median over rounds of elements
+per second, the median of the per-round ratios gradstep/plain and gradstep/floor, and the spread of
+those ratios over the rounds (max − min). With --native, a second table compares the default build
+with a `-C target-cpu=native` build of the same benchmark.
+"""
+import json
+import pathlib
+import re
+import statistics
+import sys
+
+KERNELS = ["momentum", "momentum_wd_ls", "nesterov", "sgd"]
+
+
+def rate(root, group, fn, param):
+    """elements per second of the fastest sample"""
+    d = root / group / fn / param
+    sample = json.loads((d / "new" / "sample.json").read_text())
+    fastest = min(t / i for t, i in zip(sample["times"], sample["iters"]))
+    n = int(param.split("-")[0])
+    return n / fastest * 1e9
+
+
+def rounds(root, group, fn):
+    """{size: [param, ...]} for ids `<size>-r<round>`"""
+    out = {}
+    d = root / group / fn
+    for p in sorted(d.iterdir()) if d.is_dir() else []:
+        m = re.fullmatch(r"(\d+)-r(\d+)", p.name)
+        if m:
+            out.setdefault(int(m.group(1)), []).append(p.name)
+    return out
+
+
+def label(n):
+    return f"{n >> 20} Mi" if n >= 1 << 20 else f"{n >> 10} Ki"
+
+
+def table(root):
+    print("| kernel | size | gradstep Gelem/s | plain loop | floor | × plain | × floor | spread of × plain / × floor |")
+    print("|---|---|---|---|---|---|---|---|")
+    lowest = {"plain": 9e9, "floor": 9e9}
+    for k in KERNELS:
+        for n, params in sorted(rounds(root, k, "gradstep").items()):
+            g = [rate(root, k, "gradstep", p) for p in params]
+            pl = [rate(root, k, "plain_loop", p) for p in params]
+            fl = [rate(root, k, "floor", p) for p in params]
+            rp = [a / b for a, b in zip(g, pl)]
+            rf = [a / b for a, b in zip(g, fl)]
+            mp, mf = statistics.median(rp), statistics.median(rf)
+            lowest["plain"], lowest["floor"] = min(lowest["plain"], mp), min(lowest["floor"], mf)
+            print(f"| {k} | {label(n)} | {statistics.median(g) / 1e9:.2f} | {statistics.median(pl) / 1e9:.2f} | "
+                  f"{statistics.median(fl) / 1e9:.2f} | {mp:.2f} | {mf:.2f} | "
+                  f"{max(rp) - min(rp):.2f} / {max(rf) - min(rf):.2f} |")
+    print(f"\nlowest median ratio: {lowest['plain']:.2f}× the plain loop, {lowest['floor']:.2f}× the floor "
+          f"({len(params)} rounds per cell)")
+
+
+def main(argv):
+    native = None
+    if "--native" in argv:
+        i = argv.index("--native")
+        native = pathlib.Path(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
+    root = pathlib.Path(argv[0] if argv else "target/criterion")
+    if (root / "momentum" / "plain_loop").is_dir():
+        table(root)
+    paths = [p.name for p in sorted((root / "paths").iterdir()) if p.is_dir() and p.name != "report"] \
+        if (root / "paths").is_dir() else []
+    if paths:
+        print("\n| size | " + " | ".join(paths) + " |")
+        print("|---|" + "---|" * len(paths))
+        for n in sorted(int(p.name) for p in (root / "paths" / paths[0]).iterdir() if p.name.isdigit()):
+            print(f"| {label(n)} | " + " | ".join(f"{rate(root, 'paths', p, str(n)) / 1e9:.2f}" for p in paths) + " |")
+        print("(plain momentum, Gelem/s, fastest sample, one block per path)")
+    if native:
+        print("\n| kernel | size | default Gelem/s | native Gelem/s | default / native |")
+        print("|---|---|---|---|---|")
+        lowest = 9e9
+        for k in KERNELS:
+            for n, params in sorted(rounds(native, k, "gradstep").items()):
+                d = statistics.median(rate(root, k, "gradstep", p) for p in params)
+                v = statistics.median(rate(native, k, "gradstep", p) for p in params)
+                lowest = min(lowest, d / v)
+                print(f"| {k} | {label(n)} | {d / 1e9:.2f} | {v / 1e9:.2f} | {d / v:.2f} |")
+        print(f"\nlowest default/native ratio: {lowest:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
