@@ -1,5 +1,5 @@
 //! The constants of one update, validated once and rounded to `f32` exactly where MindSpore rounds
-//! them (SEMANTICS §1.4, §1.6, §2.2, §2.3). `F(x)` below is round-to-nearest from `f64` to `f32`.
+//! them (`docs/SEMANTICS.md` §1.4, §1.6, §2.2, §2.3). `F(x)` below is round-to-nearest from `f64` to `f32`.
 
 use crate::error::{Error, Param};
 
@@ -35,7 +35,7 @@ pub(crate) fn round_f32(x: f64, p: Param) -> Result<f32, Error> {
     }
 }
 
-/// An `f32` learning rate must be finite and at least 0 (DESIGN divergence 4).
+/// An `f32` learning rate must be finite and at least 0 (`docs/DESIGN.md`, divergence 4).
 pub(crate) fn learning_rate(lr: f32) -> Result<f32, Error> {
     if !lr.is_finite() {
         Err(Error::NotFinite(Param::LearningRate))
@@ -93,7 +93,7 @@ impl GradPrep {
     }
 }
 
-/// The constants of one `ApplyMomentum` update (§2.1), or of its Nesterov form (DESIGN
+/// The constants of one `ApplyMomentum` update (§2.1), or of its Nesterov form (`docs/DESIGN.md`
 /// divergence 1).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MomentumStep {

@@ -4,7 +4,7 @@
 //! weight decay, loss-scale unscaling, gradient centralization — to `f32` buffers the caller owns.
 //! It needs no operating system and no allocator.
 //!
-//! * [`reference`] is the executable spec: scalar code in MindSpore's op order, never fused.
+//! * [`reference`](mod@reference) is the executable spec: scalar code in MindSpore's op order, never fused.
 //! * [`kernel`] runs the same update fused into one pass, vectorized (SSE2/AVX2/AVX-512 on
 //!   x86_64, NEON on aarch64, simd128 on wasm32), and returns the reference's bits on every path.
 //! * [`hyper`] holds the validated constants of one update, rounded where MindSpore rounds them.
@@ -37,3 +37,8 @@ pub mod kernel;
 pub mod reference;
 
 pub use error::{Buffer, Error, Param};
+
+/// The README's code samples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,6 +1,6 @@
 //! The scalar reference: the executable form of the spec.
 //!
-//! One optimizer update per element, in MindSpore's exact op order (SEMANTICS §1.4–1.6, §2.1–2.3),
+//! One optimizer update per element, in MindSpore's exact op order (`docs/SEMANTICS.md` §1.4–1.6, §2.1–2.3),
 //! every operation a single IEEE-754 binary32 `+ − × ÷`, never a fused multiply-add. Every kernel
 //! path in [`crate::kernel`] returns the same bits as this module, for every length and every
 //! value (for NaN, the same NaN-ness).
@@ -91,7 +91,7 @@ pub fn prepare(w: f32, g: f32, mean: Option<f32>, prep: &GradPrep) -> f32 {
 /// One momentum update of one element with its prepared gradient `g`; returns `(w, m)`.
 ///
 /// `ApplyMomentum` (§2.1): `m ← (m ⊗ μ) ⊕ g`, then `w ← w ⊖ (m ⊗ lr)`.
-/// Nesterov (DESIGN divergence 1): the same `m`, then `w ← w ⊖ ((g ⊗ lr) ⊕ ((m ⊗ μ) ⊗ lr))`.
+/// Nesterov (`docs/DESIGN.md`, divergence 1): the same `m`, then `w ← w ⊖ ((g ⊗ lr) ⊕ ((m ⊗ μ) ⊗ lr))`.
 pub fn momentum_update(w: f32, m: f32, g: f32, step: &MomentumStep) -> (f32, f32) {
     let (lr, mu) = (step.lr(), step.momentum());
     let m = m * mu + g;
