@@ -23,6 +23,28 @@ pub enum Param {
     WeightDecay,
     /// The loss scale.
     LossScale,
+    /// A decay rate.
+    DecayRate,
+    /// A schedule's `decay_steps`.
+    DecaySteps,
+    /// A table's `decay_epoch`.
+    DecayEpoch,
+    /// A table's `total_step`.
+    TotalStep,
+    /// A table's `step_per_epoch`.
+    StepPerEpoch,
+    /// A table's `warmup_epoch`.
+    WarmupEpoch,
+    /// A schedule's `warmup_steps`.
+    WarmupSteps,
+    /// A polynomial decay's `power`.
+    Power,
+    /// A milestone of `piecewise_constant_lr`.
+    Milestone,
+    /// The first period of cosine decay with warm restarts.
+    Period,
+    /// The factor by which each warm-restart period grows.
+    PeriodMult,
 }
 
 impl Param {
@@ -37,6 +59,17 @@ impl Param {
             Param::Dampening => "dampening",
             Param::WeightDecay => "weight_decay",
             Param::LossScale => "loss_scale",
+            Param::DecayRate => "decay_rate",
+            Param::DecaySteps => "decay_steps",
+            Param::DecayEpoch => "decay_epoch",
+            Param::TotalStep => "total_step",
+            Param::StepPerEpoch => "step_per_epoch",
+            Param::WarmupEpoch => "warmup_epoch",
+            Param::WarmupSteps => "warmup_steps",
+            Param::Power => "power",
+            Param::Milestone => "milestone",
+            Param::Period => "period",
+            Param::PeriodMult => "period_mult",
         }
     }
 }
@@ -49,6 +82,12 @@ pub enum Buffer {
     Grads,
     /// The optimizer-state buffer (compared with the parameter buffer).
     State,
+    /// The output of a learning-rate table filler (compared with `total_step`).
+    Table,
+    /// The learning rates of `piecewise_constant_lr` (compared with the milestones).
+    LearningRates,
+    /// The boundaries of a schedule sequence (one fewer than its schedules).
+    Boundaries,
 }
 
 impl Buffer {
@@ -57,6 +96,9 @@ impl Buffer {
         match self {
             Buffer::Grads => "grads",
             Buffer::State => "state",
+            Buffer::Table => "table",
+            Buffer::LearningRates => "learning_rates",
+            Buffer::Boundaries => "boundaries",
         }
     }
 }
@@ -91,6 +133,28 @@ pub enum Error {
     NesterovNeedsMomentum,
     /// The requested kernel path is not available on this CPU or in this build.
     PathUnavailable,
+    /// A cosine decay's `min_lr` is not below its `max_lr`.
+    MinLrNotBelowMaxLr,
+    /// A milestone of `piecewise_constant_lr` is smaller than the one before it.
+    MilestoneDecreasing {
+        /// The index of the milestone.
+        index: usize,
+    },
+    /// A schedule sequence's boundaries are not positive and strictly increasing.
+    BoundariesNotIncreasing {
+        /// The index of the first boundary out of order (0: the first boundary is 0).
+        index: usize,
+    },
+    /// A learning-rate table, or a sequence of schedules, is empty.
+    EmptyTable,
+    /// The step is past the end of a learning-rate table (and holding its last value was not
+    /// asked for).
+    PastTableEnd {
+        /// The step.
+        step: u32,
+        /// The table's length.
+        len: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -116,6 +180,23 @@ impl fmt::Display for Error {
                 f.write_str("nesterov needs momentum > 0 and dampening == 0")
             }
             Error::PathUnavailable => f.write_str("kernel path not available on this machine"),
+            Error::MinLrNotBelowMaxLr => f.write_str("min_lr is not below max_lr"),
+            Error::MilestoneDecreasing { index } => {
+                write!(f, "milestone {index} is smaller than the one before it")
+            }
+            Error::BoundariesNotIncreasing { index } => {
+                write!(
+                    f,
+                    "boundary {index} is not positive and above the one before it"
+                )
+            }
+            Error::EmptyTable => f.write_str("the learning-rate table is empty"),
+            Error::PastTableEnd { step, len } => {
+                write!(
+                    f,
+                    "step {step} is past the end of a learning-rate table of {len}"
+                )
+            }
         }
     }
 }

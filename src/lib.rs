@@ -8,6 +8,10 @@
 //! * [`kernel`] runs the same update fused into one pass, vectorized (SSE2/AVX2/AVX-512 on
 //!   x86_64, NEON on aarch64, simd128 on wasm32), and returns the reference's bits on every path.
 //! * [`hyper`] holds the validated constants of one update, rounded where MindSpore rounds them.
+//! * [`lr`] gives the learning rate of each step: static, a table (filled like MindSpore's
+//!   `dynamic_lr` functions), or a schedule (MindSpore's `LearningRateSchedule` classes and
+//!   compositions), bit-exact with MindSpore.
+//! * [`math::powf`] is glibc's single-precision `pow`, bit for bit, on every target.
 //!
 //! ```
 //! use gradstep::{hyper::{GradPrep, MomentumStep}, kernel};
@@ -34,6 +38,8 @@ extern crate std;
 pub mod error;
 pub mod hyper;
 pub mod kernel;
+pub mod lr;
+pub mod math;
 pub mod reference;
 
 pub use error::{Buffer, Error, Param};
