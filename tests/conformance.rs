@@ -1,0 +1,124 @@
+//! The conformance runner (`examples/conformance`) on the visible golden file, and on edited
+//! copies that show it is generic: arbitrary step lists, named arguments, missing sections,
+//! mismatches reported with their bits, cases it cannot run counted as skipped.
+
+#[path = "../examples/conformance/runner.rs"]
+mod runner;
+
+mod common;
+
+use runner::Section;
+use serde_json::{Value, json};
+
+fn section<'a>(report: &'a [Section], name: &str) -> &'a Section {
+    report
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no section {name}"))
+}
+
+fn only(name: &str, cases: Value) -> Value {
+    json!({ name: cases })
+}
+
+#[test]
+fn the_visible_golden_file_passes_completely() {
+    let golden = common::golden();
+    let report = runner::run(&golden);
+    for s in &report {
+        println!("{s}");
+        assert_eq!(s.failed, 0, "{s}");
+        assert_eq!(s.skipped, 0, "{s}");
+    }
+    let count = |key: &str| golden[key].as_array().unwrap().len();
+    assert_eq!(section(&report, "dynamic_lr").passed, count("dynamic_lr"));
+    assert_eq!(section(&report, "schedules").passed, count("schedules"));
+}
+
+#[test]
+fn schedule_steps_may_be_any_list() {
+    let golden = common::golden();
+    let mut case = golden["schedules"][10].clone(); // PolynomialDecayLR(0.1, 0.013, 7, 3.0)
+    let pick = [20usize, 3, 7, 0, 7];
+    for key in ["values_direct_call", "lr_used_by_momentum_at_step_k"] {
+        let values = case[key].as_array().unwrap().clone();
+        case[key] = Value::Array(pick.iter().map(|&i| values[i].clone()).collect());
+    }
+    case["steps"] = json!(pick);
+    let report = runner::run(&only("schedules", json!([case])));
+    assert_eq!(section(&report, "schedules").passed, 1);
+}
+
+#[test]
+fn arguments_may_be_named() {
+    let golden = common::golden();
+    let mut case = golden["dynamic_lr"][5].clone(); // exponential_decay_lr(0.1, 0.9, 10, 2, 2, is_stair=True)
+    let args = case["args"].as_array().unwrap().clone();
+    case["args"] = json!([args[0], args[1]]);
+    case["kwargs"] = json!({
+        "decay_epoch": args[4], "step_per_epoch": args[3], "total_step": args[2], "is_stair": true
+    });
+    let report = runner::run(&only("dynamic_lr", json!([case])));
+    assert_eq!(section(&report, "dynamic_lr").passed, 1, "{:?}", report);
+}
+
+#[test]
+fn a_wrong_bit_is_a_failure_with_its_bits() {
+    let golden = common::golden();
+    let mut case = golden["schedules"][7].clone(); // CosineDecayLR(0.01, 0.1, 7)
+    case["values_direct_call"][3]["hex"] = json!("0x3d000001");
+    let report = runner::run(&only("schedules", json!([case])));
+    let s = section(&report, "schedules");
+    assert_eq!((s.passed, s.failed), (0, 1));
+    let why = s.first_failure.as_deref().unwrap();
+    assert!(
+        why.contains("step 3") && why.contains("0x3d000001"),
+        "{why}"
+    );
+
+    let mut case = golden["dynamic_lr"][14].clone(); // cosine_decay_lr(0.01, 0.1, 10, 2, 3)
+    case["values"][4]["f32"]["hex"] = json!("0x3c23d70b");
+    let report = runner::run(&only("dynamic_lr", json!([case])));
+    let s = section(&report, "dynamic_lr");
+    assert_eq!(s.failed, 1);
+    assert!(s.first_failure.as_deref().unwrap().contains("entry 4"));
+}
+
+#[test]
+fn missing_sections_are_not_reported() {
+    assert!(runner::run(&json!({"meta": {}})).is_empty());
+}
+
+#[test]
+fn rejections_and_cases_it_cannot_run() {
+    let cases = json!([
+        // MindSpore raised (decay_rate 0): gradstep rejects too, a pass
+        {"func": "exponential_decay_lr", "args": [0.1, 0.0, 10, 2, 1], "kwargs": {},
+         "exception": "ValueError"},
+        // MindSpore raised a TypeError (an int learning rate): the runner's binding rejects it too
+        {"func": "exponential_decay_lr", "args": [1, 0.9, 10, 2, 1], "kwargs": {}, "exception": "TypeError"},
+        // MindSpore accepted a negative learning rate: a documented divergence, skipped
+        {"func": "piecewise_constant_lr", "args": [[1, 2], [-0.1, 0.2]], "kwargs": {},
+         "values": [{"f64_hex": "-0x1.999999999999ap-4", "f32": {"hex": "0xbdcccccd"}},
+                    {"f64_hex": "0x1.999999999999ap-3", "f32": {"hex": "0x3e4ccccd"}}]},
+        // a function gradstep does not know
+        {"func": "one_cycle_lr", "args": [0.1], "kwargs": {}, "values": []},
+        // a step count beyond u32
+        {"func": "warmup_lr", "args": [0.1, 10_000_000_000u64, 1, 1], "kwargs": {}, "values": []},
+    ]);
+    let report = runner::run(&only("dynamic_lr", cases));
+    let s = section(&report, "dynamic_lr");
+    println!("{s}");
+    assert_eq!((s.passed, s.failed, s.skipped), (2, 0, 3));
+    assert!(s.skip_reasons.keys().any(|k| k.contains("divergence")));
+    assert!(
+        s.skip_reasons
+            .keys()
+            .any(|k| k.contains("unknown function one_cycle_lr"))
+    );
+    assert!(
+        s.skip_reasons
+            .keys()
+            .any(|k| k.contains("does not fit a u32"))
+    );
+}

@@ -1,0 +1,338 @@
+//! The `errors` section of the golden file: every case MindSpore 2.10.0 rejected or accepted,
+//! mapped to what gradstep does with the same input — the same rejection as a typed error, the
+//! same acceptance, a documented divergence, or a reason why the case cannot arise in gradstep's
+//! API. `docs/ERRORS.md` holds the same table; this test renders it and checks the docs.
+
+mod common;
+
+use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
+use gradstep::lr::dynamic;
+use gradstep::lr::schedule::{
+    CosineDecayLr, ExponentialDecayLr, NaturalExpDecayLr, PolynomialDecayLr, WarmUpLr,
+};
+use gradstep::lr::{Lr, PastEnd, Table};
+use gradstep::{Buffer, Error, Param};
+
+/// What gradstep does with a case.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verdict {
+    /// Rejects it, as MindSpore does.
+    Rejects(Error),
+    /// Accepts it, as MindSpore does.
+    Accepts,
+    /// Rejects what MindSpore accepts, on purpose (DESIGN divergence 4).
+    Diverges(Error),
+    /// The input cannot be expressed in gradstep's API.
+    NotApplicable(&'static str),
+}
+use Verdict::*;
+
+struct Case {
+    name: &'static str,
+    verdict: Verdict,
+    call: Option<fn() -> Result<(), Error>>,
+}
+
+fn case(name: &'static str, verdict: Verdict, call: fn() -> Result<(), Error>) -> Case {
+    Case {
+        name,
+        verdict,
+        call: Some(call),
+    }
+}
+
+fn na(name: &'static str, why: &'static str) -> Case {
+    Case {
+        name,
+        verdict: NotApplicable(why),
+        call: None,
+    }
+}
+
+const INT_FOR_FLOAT: &str =
+    "Rust's types: an integer where MindSpore wants a float is written as a float";
+const NOT_A_NUMBER: &str = "Rust's types: a string, None or a numpy scalar cannot be passed";
+const BOOL_FLAG: &str = "Rust's types: a flag is a bool, and a bool is not an integer";
+const NOT_A_LIST: &str = "Rust's types: milestones and learning rates are slices";
+const SHAPE: &str =
+    "a learning rate is a value, a 1-D table or a schedule; a 2-D one cannot be built";
+
+fn cases() -> Vec<Case> {
+    use dynamic::*;
+    let lr = Param::LearningRate;
+    vec![
+        // --- the optimizer's learning rate ---
+        case("lr_negative", Rejects(Error::Negative(lr)), || {
+            Lr::fixed(-0.1).map(|_| ())
+        }),
+        case("lr_zero", Accepts, || Lr::fixed(0.0).map(|_| ())),
+        case("lr_nan", Rejects(Error::NotFinite(lr)), || {
+            Lr::fixed(f64::NAN).map(|_| ())
+        }),
+        case("lr_inf", Rejects(Error::NotFinite(lr)), || {
+            Lr::fixed(f64::INFINITY).map(|_| ())
+        }),
+        na("lr_int", INT_FOR_FLOAT),
+        na("lr_bool", BOOL_FLAG),
+        na("lr_None", NOT_A_NUMBER),
+        na("lr_str", NOT_A_NUMBER),
+        na("lr_np_float32", NOT_A_NUMBER),
+        na("lr_np_float64", NOT_A_NUMBER),
+        na("lr_tensor_2d", SHAPE),
+        case(
+            "lr_tensor_scalar_negative_accepted",
+            Diverges(Error::Negative(lr)),
+            || Lr::Static(-0.1).at(0).map(|_| ()),
+        ),
+        case(
+            "lr_list_negative_accepted",
+            Diverges(Error::Negative(lr)),
+            || Table::new(&[-0.1, 0.2], PastEnd::Error).map(|_| ()),
+        ),
+        case("lr_tensor_1d_len1_warns_only", Accepts, || {
+            Lr::table(&[0.1]).map(|_| ())
+        }),
+        // --- weight decay, loss scale, momentum ---
+        case(
+            "weight_decay_negative",
+            Rejects(Error::Negative(Param::WeightDecay)),
+            || GradPrep::new(-0.1, 1.0).map(|_| ()),
+        ),
+        na("weight_decay_str", NOT_A_NUMBER),
+        na("weight_decay_None", NOT_A_NUMBER),
+        case("weight_decay_int", Accepts, || {
+            GradPrep::new(1.0, 1.0).map(|_| ())
+        }),
+        case(
+            "loss_scale_zero",
+            Rejects(Error::NotPositive(Param::LossScale)),
+            || GradPrep::new(0.0, 0.0).map(|_| ()),
+        ),
+        case(
+            "loss_scale_negative",
+            Rejects(Error::NotPositive(Param::LossScale)),
+            || GradPrep::new(0.0, -1.0).map(|_| ()),
+        ),
+        na("loss_scale_str", NOT_A_NUMBER),
+        na("momentum_int", INT_FOR_FLOAT),
+        case(
+            "momentum_negative",
+            Rejects(Error::Negative(Param::Momentum)),
+            || MomentumStep::new(0.1, -0.1, false, GradPrep::NONE).map(|_| ()),
+        ),
+        case("momentum_gt_1_accepted", Accepts, || {
+            MomentumStep::new(0.1, 1.5, false, GradPrep::NONE).map(|_| ())
+        }),
+        case(
+            "momentum_nan_accepted",
+            Diverges(Error::NotFinite(Param::Momentum)),
+            || MomentumStep::new(0.1, f64::NAN, false, GradPrep::NONE).map(|_| ()),
+        ),
+        na("use_nesterov_int", BOOL_FLAG),
+        // --- SGD ---
+        case(
+            "sgd_nesterov_with_dampening",
+            Rejects(Error::NesterovNeedsMomentum),
+            || SgdStep::new(0.1, 0.9, 0.1, true, GradPrep::NONE).map(|_| ()),
+        ),
+        case(
+            "sgd_nesterov_zero_momentum",
+            Rejects(Error::NesterovNeedsMomentum),
+            || SgdStep::new(0.1, 0.0, 0.0, true, GradPrep::NONE).map(|_| ()),
+        ),
+        case(
+            "sgd_negative_dampening",
+            Rejects(Error::Negative(Param::Dampening)),
+            || SgdStep::new(0.1, 0.9, -0.1, false, GradPrep::NONE).map(|_| ()),
+        ),
+        case("sgd_momentum_int_ok", Accepts, || {
+            SgdStep::new(0.1, 1.0, 0.0, false, GradPrep::NONE).map(|_| ())
+        }),
+        // --- dynamic_lr ---
+        case(
+            "piecewise_len_mismatch",
+            Rejects(Error::LengthMismatch {
+                buffer: Buffer::LearningRates,
+                expected: 2,
+                actual: 1,
+            }),
+            || piecewise_constant_len(&[1, 2], &[0.1]).map(|_| ()),
+        ),
+        na("piecewise_not_list", NOT_A_LIST),
+        case(
+            "piecewise_decreasing",
+            Rejects(Error::MilestoneDecreasing { index: 1 }),
+            || piecewise_constant_len(&[3, 2], &[0.1, 0.2]).map(|_| ()),
+        ),
+        case(
+            "piecewise_zero_milestone",
+            Rejects(Error::NotPositive(Param::Milestone)),
+            || piecewise_constant_len(&[0, 2], &[0.1, 0.2]).map(|_| ()),
+        ),
+        na("piecewise_int_lr", INT_FOR_FLOAT),
+        case(
+            "piecewise_negative_lr_accepted",
+            Diverges(Error::Negative(lr)),
+            || piecewise_constant_len(&[1, 2], &[-0.1, 0.2]).map(|_| ()),
+        ),
+        na("exp_lr_int", INT_FOR_FLOAT),
+        case("exp_lr_zero", Rejects(Error::NotPositive(lr)), || {
+            exponential_decay_lr(0.0, 0.9, 10, 2, 1, false, &mut [0.0; 10])
+        }),
+        case(
+            "exp_decay_rate_zero",
+            Rejects(Error::NotPositive(Param::DecayRate)),
+            || exponential_decay_lr(0.1, 0.0, 10, 2, 1, false, &mut [0.0; 10]),
+        ),
+        case(
+            "exp_total_step_zero",
+            Rejects(Error::NotPositive(Param::TotalStep)),
+            || exponential_decay_lr(0.1, 0.9, 0, 2, 1, false, &mut []),
+        ),
+        na("exp_total_step_float", INT_FOR_FLOAT),
+        na("exp_step_per_epoch_bool", BOOL_FLAG),
+        na("exp_is_stair_int", BOOL_FLAG),
+        case("exp_decay_rate_gt1_accepted", Accepts, || {
+            exponential_decay_lr(0.1, 1.5, 3, 1, 1, false, &mut [0.0; 3])
+        }),
+        case(
+            "cosine_min_ge_max",
+            Rejects(Error::MinLrNotBelowMaxLr),
+            || cosine_decay_lr(0.1, 0.1, 10, 1, 2, &mut [0.0; 10]),
+        ),
+        na("cosine_min_int", INT_FOR_FLOAT),
+        case(
+            "cosine_min_negative",
+            Rejects(Error::Negative(Param::MinLr)),
+            || cosine_decay_lr(-0.1, 0.1, 10, 1, 2, &mut [0.0; 10]),
+        ),
+        na("poly_end_int", INT_FOR_FLOAT),
+        case(
+            "poly_power_zero",
+            Rejects(Error::NotPositive(Param::Power)),
+            || polynomial_decay_lr(0.1, 0.01, 10, 1, 2, 0.0, false, &mut [0.0; 10]),
+        ),
+        case("poly_end_gt_lr_accepted", Accepts, || {
+            polynomial_decay_lr(0.1, 0.5, 3, 1, 2, 1.0, false, &mut [0.0; 3])
+        }),
+        na("poly_update_not_bool", BOOL_FLAG),
+        case("warmup_lr_zero_accepted", Accepts, || {
+            warmup_lr(0.0, 3, 1, 1, &mut [0.0; 3])
+        }),
+        na("warmup_lr_int", INT_FOR_FLOAT),
+        case(
+            "warmup_epoch_zero",
+            Rejects(Error::NotPositive(Param::WarmupEpoch)),
+            || warmup_lr(0.1, 3, 1, 0, &mut [0.0; 3]),
+        ),
+        // --- schedules ---
+        case(
+            "ExponentialDecayLR_decay_steps_zero",
+            Rejects(Error::NotPositive(Param::DecaySteps)),
+            || ExponentialDecayLr::new(0.1, 0.9, 0, false).map(|_| ()),
+        ),
+        na("ExponentialDecayLR_lr_int", INT_FOR_FLOAT),
+        na("ExponentialDecayLR_is_stair_int", BOOL_FLAG),
+        case(
+            "NaturalExpDecayLR_decay_rate_neg",
+            Rejects(Error::NotPositive(Param::DecayRate)),
+            || NaturalExpDecayLr::new(0.1, -0.9, 2, false).map(|_| ()),
+        ),
+        na("InverseDecayLR_decay_steps_float", INT_FOR_FLOAT),
+        case(
+            "CosineDecayLR_min_ge_max",
+            Rejects(Error::MinLrNotBelowMaxLr),
+            || CosineDecayLr::new(0.2, 0.1, 2).map(|_| ()),
+        ),
+        na("CosineDecayLR_min_int", INT_FOR_FLOAT),
+        na("PolynomialDecayLR_power_int", INT_FOR_FLOAT),
+        na("PolynomialDecayLR_end_int", INT_FOR_FLOAT),
+        case("PolynomialDecayLR_end_gt_lr_accepted", Accepts, || {
+            PolynomialDecayLr::new(0.1, 0.5, 2, 1.0, false).map(|_| ())
+        }),
+        case("WarmUpLR_lr_zero_accepted", Accepts, || {
+            WarmUpLr::new(0.0, 2).map(|_| ())
+        }),
+        case(
+            "WarmUpLR_steps_zero",
+            Rejects(Error::NotPositive(Param::WarmupSteps)),
+            || WarmUpLr::new(0.1, 0).map(|_| ()),
+        ),
+        na("WarmUpLR_lr_int", INT_FOR_FLOAT),
+    ]
+}
+
+/// Cases of the golden file that belong to the parameter list and group layout, which come
+/// with the optimizer.
+fn belongs_to_layout(name: &str) -> bool {
+    name.starts_with("params_") || name.starts_with("group_")
+}
+
+#[test]
+fn every_case_behaves_as_mapped() {
+    let golden = common::golden();
+    let errors = golden["errors"].as_object().unwrap();
+    let cases = cases();
+    for c in &cases {
+        let recorded = errors
+            .get(c.name)
+            .unwrap_or_else(|| panic!("{} is not in the golden file", c.name));
+        let ms_ok = recorded["ok"].as_bool().unwrap();
+        // the verdict must agree with what MindSpore did
+        match c.verdict {
+            Rejects(_) => assert!(!ms_ok, "{}: MindSpore accepted it", c.name),
+            Accepts | Diverges(_) => assert!(ms_ok, "{}: MindSpore rejected it", c.name),
+            NotApplicable(_) => {}
+        }
+        let Some(call) = c.call else { continue };
+        let got = call();
+        match c.verdict {
+            Rejects(e) | Diverges(e) => assert_eq!(got, Err(e), "{}", c.name),
+            Accepts => assert_eq!(got, Ok(()), "{}", c.name),
+            NotApplicable(_) => panic!("{} has a call but is not applicable", c.name),
+        }
+    }
+    for name in errors.keys() {
+        if !belongs_to_layout(name) {
+            assert!(cases.iter().any(|c| c.name == name), "{name} is not mapped");
+        }
+    }
+}
+
+fn render(cases: &[Case], golden: &serde_json::Value) -> String {
+    let mut out = String::from("| case | MindSpore 2.10.0 | gradstep |\n|---|---|---|\n");
+    for c in cases {
+        let rec = &golden["errors"][c.name];
+        let ms = if rec["ok"].as_bool().unwrap() {
+            "accepts".to_string()
+        } else {
+            rec["exception"].as_str().unwrap().to_string()
+        };
+        let ours = match c.verdict {
+            Rejects(e) => format!("`{e:?}`"),
+            Accepts => "accepts".into(),
+            Diverges(e) => format!("`{e:?}` (divergence)"),
+            NotApplicable(why) => format!("n/a: {why}"),
+        };
+        out.push_str(&format!("| `{}` | {ms} | {ours} |\n", c.name));
+    }
+    out
+}
+
+#[test]
+fn the_docs_table_is_current() {
+    let golden = common::golden();
+    let table = render(&cases(), &golden);
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ERRORS.md")).unwrap();
+    let start = "<!-- table: learning rates and hyper-parameters -->\n";
+    let body = docs
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once("<!-- end -->"))
+        .map(|(t, _)| t)
+        .expect("docs/ERRORS.md has the table markers");
+    assert!(
+        body == table,
+        "docs/ERRORS.md is stale; the table should read:\n{table}"
+    );
+}
