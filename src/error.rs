@@ -88,6 +88,10 @@ pub enum Buffer {
     LearningRates,
     /// The boundaries of a schedule sequence (one fewer than its schedules).
     Boundaries,
+    /// The parameter buffer (compared with the layout's total length).
+    Params,
+    /// The bytes of a saved optimizer state.
+    SavedState,
 }
 
 impl Buffer {
@@ -99,8 +103,29 @@ impl Buffer {
             Buffer::Table => "table",
             Buffer::LearningRates => "learning_rates",
             Buffer::Boundaries => "boundaries",
+            Buffer::Params => "params",
+            Buffer::SavedState => "saved state",
         }
     }
+}
+
+/// What is wrong with the bytes given to an optimizer's `restore`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SavedStateProblem {
+    /// They do not start with gradstep's magic bytes.
+    NotASavedState,
+    /// They were written by a format version this build does not read.
+    Version,
+    /// They were saved by the other optimizer (Momentum against SGD).
+    Optimizer,
+    /// They hold a different number of groups, or a group whose learning rate is static where
+    /// this optimizer's is not (or the other way round).
+    Groups,
+    /// They hold a state buffer of a different length.
+    Length,
+    /// Their checksum does not match: the bytes were damaged.
+    Checksum,
 }
 
 /// Why a call was rejected.
@@ -155,6 +180,59 @@ pub enum Error {
         /// The table's length.
         len: usize,
     },
+    /// A tensor names a group that does not exist.
+    GroupOutOfRange {
+        /// The tensor's index in the layout.
+        tensor: usize,
+        /// The group it names.
+        group: usize,
+    },
+    /// A group has no tensor (MindSpore: a group's `params` must not be empty).
+    EmptyGroup {
+        /// The group's index.
+        group: usize,
+    },
+    /// A tensor's row count (leading dimension) does not divide its length.
+    TensorRows {
+        /// The tensor's index in the layout.
+        tensor: usize,
+    },
+    /// The layout's tensors add up to more elements than memory can hold.
+    LayoutTooLarge,
+    /// Two groups' learning-rate tables that end in an error differ in length (MindSpore: every
+    /// dynamic learning-rate list must have the same size).
+    TableLengthsDiffer {
+        /// The group whose table differs from the first table's length.
+        group: usize,
+    },
+    /// There is no group with this index.
+    NoSuchGroup {
+        /// The index asked for.
+        group: usize,
+    },
+    /// A group's learning rate is not static, so it cannot be set.
+    NotStatic {
+        /// The group's index.
+        group: usize,
+    },
+    /// A gradient is NaN or infinite (only checked when the optimizer was asked to).
+    NonFiniteGradient {
+        /// Its index in the gradient buffer given.
+        index: usize,
+    },
+    /// A tensor range is out of the layout's bounds or reversed.
+    TensorRange {
+        /// The first tensor of the range.
+        start: usize,
+        /// One past its last tensor.
+        end: usize,
+    },
+    /// A sharded step's token does not belong to the step in progress.
+    StaleStep,
+    /// The step counter is at its maximum.
+    StepOverflow,
+    /// Saved optimizer state that cannot be restored.
+    SavedState(SavedStateProblem),
 }
 
 impl fmt::Display for Error {
@@ -197,6 +275,34 @@ impl fmt::Display for Error {
                     "step {step} is past the end of a learning-rate table of {len}"
                 )
             }
+            Error::GroupOutOfRange { tensor, group } => {
+                write!(
+                    f,
+                    "tensor {tensor} names group {group}, which does not exist"
+                )
+            }
+            Error::EmptyGroup { group } => write!(f, "group {group} has no tensor"),
+            Error::TensorRows { tensor } => {
+                write!(f, "tensor {tensor}'s row count does not divide its length")
+            }
+            Error::LayoutTooLarge => {
+                f.write_str("the layout's tensors add up to too many elements")
+            }
+            Error::TableLengthsDiffer { group } => {
+                write!(
+                    f,
+                    "group {group}'s learning-rate table differs in length from the others"
+                )
+            }
+            Error::NoSuchGroup { group } => write!(f, "there is no group {group}"),
+            Error::NotStatic { group } => write!(f, "group {group}'s learning rate is not static"),
+            Error::NonFiniteGradient { index } => write!(f, "gradient {index} is not finite"),
+            Error::TensorRange { start, end } => {
+                write!(f, "tensors {start}..{end} are not a range of the layout")
+            }
+            Error::StaleStep => f.write_str("the token does not belong to the step in progress"),
+            Error::StepOverflow => f.write_str("the step counter is at its maximum"),
+            Error::SavedState(p) => write!(f, "saved state cannot be restored: {p:?}"),
         }
     }
 }

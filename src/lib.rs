@@ -36,13 +36,16 @@
 extern crate std;
 
 pub mod error;
+pub mod group;
 pub mod hyper;
 pub mod kernel;
 pub mod lr;
 pub mod math;
+pub mod optim;
 pub mod reference;
+mod state;
 
-pub use error::{Buffer, Error, Param};
+pub use error::{Buffer, Error, Param, SavedStateProblem};
 
 /// The README's code samples, compiled and run as doc tests.
 #[cfg(doctest)]
