@@ -33,6 +33,16 @@ fn the_visible_golden_file_passes_completely() {
     let count = |key: &str| golden[key].as_array().unwrap().len();
     assert_eq!(section(&report, "dynamic_lr").passed, count("dynamic_lr"));
     assert_eq!(section(&report, "schedules").passed, count("schedules"));
+    assert_eq!(section(&report, "apply_momentum_primitive").passed, 3);
+    assert_eq!(
+        section(&report, "momentum_trajectories").passed,
+        count("momentum_trajectories")
+    );
+    assert_eq!(section(&report, "dense_network").passed, 1);
+    assert_eq!(
+        section(&report, "sgd_trajectories").passed,
+        count("sgd_trajectories")
+    );
 }
 
 #[test]
@@ -121,4 +131,56 @@ fn rejections_and_cases_it_cannot_run() {
             .keys()
             .any(|k| k.contains("does not fit a u32"))
     );
+}
+
+#[test]
+fn a_trajectory_off_by_one_bit_fails() {
+    let golden = common::golden();
+    let mut case = golden["momentum_trajectories"][3].clone(); // wd + loss scale 128
+    let hex = case["steps"][2]["moments_after"][0]["hex"][1]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bits = u32::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap() ^ 1;
+    case["steps"][2]["moments_after"][0]["hex"][1] = json!(format!("{bits:#010x}"));
+    let report = runner::run(&only("momentum_trajectories", json!([case])));
+    let s = section(&report, "momentum_trajectories");
+    assert_eq!(s.failed, 1);
+    let why = s.first_failure.as_deref().unwrap();
+    assert!(why.contains("step 2, state[0][1]"), "{why}");
+}
+
+#[test]
+fn trajectory_learning_rates_in_any_form() {
+    let golden = common::golden();
+    // momentum_basic with its static 0.1 written as a list, one entry per step
+    let mut listed = golden["momentum_trajectories"][0].clone();
+    listed["config"]["learning_rate"] = json!([0.1, 0.1, 0.1, 0.1, 0.1]);
+    // the cosine schedule with named arguments
+    let mut named = golden["momentum_trajectories"][6].clone();
+    assert_eq!(
+        named["config"]["learning_rate"],
+        json!("CosineDecayLR(0.01, 0.1, 4)")
+    );
+    named["config"]["learning_rate"] = json!("CosineDecayLR(0.01, max_lr=0.1, decay_steps=4)");
+    let report = runner::run(&only("momentum_trajectories", json!([listed, named])));
+    let s = section(&report, "momentum_trajectories");
+    assert_eq!((s.passed, s.failed, s.skipped), (2, 0, 0), "{s}");
+}
+
+#[test]
+fn constructor_strings() {
+    let c = runner::Call::parse("PolynomialDecayLR(0.1, 0.01, 4, 2.0, update_decay_steps=True)")
+        .unwrap();
+    assert_eq!(c.name, "PolynomialDecayLR");
+    assert_eq!(c.args, vec![json!(0.1), json!(0.01), json!(4), json!(2.0)]);
+    assert_eq!(c.kwargs["update_decay_steps"], json!(true));
+    // floats are parsed exactly (the nearest double, as Python does)
+    let c = runner::Call::parse("WarmUpLR(0.30000000000000004, 3)").unwrap();
+    assert_eq!(
+        c.args[0].as_f64().unwrap().to_bits(),
+        0.30000000000000004f64.to_bits()
+    );
+    assert!(runner::Call::parse("WarmUpLR(lr=0.1, 3)").is_err());
+    assert!(runner::Call::parse("WarmUpLR 0.1").is_err());
 }
