@@ -65,6 +65,22 @@ def table(root):
           f"({len(params)} rounds per cell)")
 
 
+def model_table(root):
+    """whole-model optimizer steps (benches/optimizer.rs) against one fused pass"""
+    rows = []
+    for name in ["mcu100k", "resnet50"]:
+        for n, params in sorted(rounds(root, name, "optimizer").items()):
+            opt = [rate(root, name, "optimizer", p) for p in params]
+            fused = [rate(root, name, "fused_pass", p) for p in params]
+            ratios = [a / b for a, b in zip(opt, fused)]
+            rows.append(f"| {name} | {n} | {statistics.median(opt) / 1e9:.2f} | {statistics.median(fused) / 1e9:.2f} | "
+                        f"{statistics.median(ratios):.2f} | {max(ratios) - min(ratios):.2f} |")
+    if rows:
+        print("\n| model | values | optimizer step Gelem/s | one fused pass | step / pass | spread |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(rows))
+
+
 def main(argv):
     native = None
     if "--native" in argv:
@@ -74,6 +90,7 @@ def main(argv):
     root = pathlib.Path(argv[0] if argv else "target/criterion")
     if (root / "momentum" / "plain_loop").is_dir():
         table(root)
+    model_table(root)
     paths = [p.name for p in sorted((root / "paths").iterdir()) if p.is_dir() and p.name != "report"] \
         if (root / "paths").is_dir() else []
     if paths:

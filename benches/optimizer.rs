@@ -1,0 +1,138 @@
+//! A whole-model optimizer step against one fused kernel pass over the same bytes: the
+//! per-tensor and per-group overhead of the optimizer must not show.
+//!
+//! * `resnet50`: ResNet-50's 161 parameter tensors (25 557 032 values) in four groups — conv
+//!   weights on a cosine schedule with weight decay, batch-norm scales and shifts, the classifier
+//!   weight, the classifier bias;
+//! * `mcu100k`: a 101 722-value model of 20 tensors, the size of a microcontroller fine-tune.
+//!
+//! The baseline is `kernel::momentum` once over the whole flat buffer, with weight decay on
+//! every element (at least the optimizer's work). Measured in rounds like `benches/kernels.rs`;
+//! `tools/bench_table.py` prints the ratios.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gradstep::group::{Group, GroupTable, Tensor};
+use gradstep::hyper::{GradPrep, MomentumStep};
+use gradstep::kernel;
+use gradstep::lr::Lr;
+use gradstep::lr::schedule::CosineDecayLr;
+use gradstep::optim::{Momentum, MomentumSettings};
+use std::hint::black_box;
+use std::time::Duration;
+
+const ROUNDS: usize = 5;
+
+/// ResNet-50 (torchvision): stem, bottlenecks [3, 4, 6, 3] of widths 64–512 (expansion 4, a
+/// projection in each stage's first block), classifier 2048 → 1000.
+fn resnet50() -> Vec<Tensor> {
+    const CONV: usize = 0;
+    const BN: usize = 1;
+    let mut t = vec![];
+    let conv = |t: &mut Vec<Tensor>, out: usize, inp: usize, k: usize| {
+        t.push(Tensor::matrix(out, inp * k * k, CONV))
+    };
+    let bn =
+        |t: &mut Vec<Tensor>, c: usize| t.extend([Tensor::vector(c, BN), Tensor::vector(c, BN)]);
+    conv(&mut t, 64, 3, 7);
+    bn(&mut t, 64);
+    let mut inp = 64;
+    for (width, blocks) in [(64, 3), (128, 4), (256, 6), (512, 3)] {
+        for b in 0..blocks {
+            conv(&mut t, width, inp, 1);
+            bn(&mut t, width);
+            conv(&mut t, width, width, 3);
+            bn(&mut t, width);
+            conv(&mut t, width * 4, width, 1);
+            bn(&mut t, width * 4);
+            if b == 0 {
+                conv(&mut t, width * 4, inp, 1);
+                bn(&mut t, width * 4);
+            }
+            inp = width * 4;
+        }
+    }
+    t.push(Tensor::matrix(1000, 2048, 2));
+    t.push(Tensor::vector(1000, 3));
+    assert_eq!(t.len(), 161);
+    assert_eq!(t.iter().map(|t| t.len).sum::<usize>(), 25_557_032);
+    t
+}
+
+/// Five dense layers with normalization, and a small head: 20 tensors, 101 722 values. Groups:
+/// weights (decayed), normalization scales and shifts, biases, the head.
+fn mcu100k() -> Vec<Tensor> {
+    let mut t = vec![];
+    for (out, inp) in [(96, 784), (96, 96), (96, 96), (64, 96)] {
+        t.extend([
+            Tensor::matrix(out, inp, 0),
+            Tensor::vector(out, 2),
+            Tensor::vector(out, 1),
+            Tensor::vector(out, 1),
+        ]);
+    }
+    t.extend([
+        Tensor::matrix(10, 64, 3),
+        Tensor::vector(10, 3),
+        Tensor::matrix(16, 10, 3),
+        Tensor::vector(16, 3),
+    ]);
+    assert_eq!(t.len(), 20);
+    assert_eq!(t.iter().map(|t| t.len).sum::<usize>(), 101_722);
+    t
+}
+
+fn buffers(n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut x = 0x2545_f491_u32;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        (x >> 8) as f32 / (1 << 24) as f32 - 0.5
+    };
+    let w = (0..n).map(|_| next()).collect();
+    let g = (0..n).map(|_| next() * 0.01).collect();
+    let s = (0..n).map(|_| next() * 0.1).collect();
+    (w, g, s)
+}
+
+fn model(c: &mut Criterion, name: &str, tensors: &[Tensor]) {
+    let n: usize = tensors.iter().map(|t| t.len).sum();
+    let schedule = CosineDecayLr::new(1e-4, 0.1, 1_000_000).unwrap();
+    let groups = GroupTable::new([
+        Group::new(Lr::Schedule(&schedule), 1e-4, false).unwrap(),
+        Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap(),
+        Group::new(Lr::fixed(0.1).unwrap(), 1e-4, false).unwrap(),
+        Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap(),
+    ])
+    .unwrap();
+    let mut opt = Momentum::new(tensors, groups, MomentumSettings::new(0.9)).unwrap();
+    let pass = MomentumStep::new(0.1, 0.9, false, GradPrep::new(1e-4, 1.0).unwrap()).unwrap();
+    let (mut w, g, mut s) = buffers(n);
+
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(n as u64));
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(1));
+    if n >= 1 << 20 {
+        group.sample_size(20);
+    }
+    for round in 0..ROUNDS {
+        let id = |f: &str| BenchmarkId::new(f, format!("{n}-r{round}"));
+        group.bench_function(id("optimizer"), |b| {
+            // past its decay steps the cosine schedule stays at min_lr: every step is valid
+            b.iter(|| opt.step(&mut w, black_box(&g), &mut s).unwrap())
+        });
+        group.bench_function(id("fused_pass"), |b| {
+            b.iter(|| kernel::momentum(&mut w, black_box(&g), &mut s, None, &pass).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn models(c: &mut Criterion) {
+    model(c, "mcu100k", &mcu100k());
+    model(c, "resnet50", &resnet50());
+}
+
+criterion_group!(benches, models);
+criterion_main!(benches);
