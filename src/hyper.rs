@@ -82,6 +82,13 @@ impl GradPrep {
         Ok(GradPrep { decay, unscale })
     }
 
+    /// Rebuilds a value from [`GradPrep::decay`] and [`GradPrep::unscale`] (for the C API, which
+    /// keeps them as plain data).
+    #[cfg(feature = "capi")]
+    pub(crate) fn from_parts(decay: Option<f32>, unscale: Option<f32>) -> Self {
+        GradPrep { decay, unscale }
+    }
+
     /// The decay coefficient `F(wd·L)`, or `None` when weight decay is off.
     pub fn decay(&self) -> Option<f32> {
         self.decay

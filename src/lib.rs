@@ -36,6 +36,7 @@
 extern crate std;
 
 pub mod error;
+pub mod ffi;
 pub mod group;
 pub mod hyper;
 pub mod kernel;

@@ -111,8 +111,8 @@ pub trait Update: sealed::Sealed + Copy {
 /// `ApplyMomentum`, or its Nesterov form.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MomentumRule {
-    momentum: f64,
-    nesterov: bool,
+    pub(crate) momentum: f64,
+    pub(crate) nesterov: bool,
 }
 
 impl sealed::Sealed for MomentumRule {}
@@ -139,10 +139,10 @@ impl Update for MomentumRule {
 /// `nn.SGD`'s update, with its first-step rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SgdRule {
-    momentum: f64,
-    dampening: f64,
-    nesterov: bool,
-    started: bool,
+    pub(crate) momentum: f64,
+    pub(crate) dampening: f64,
+    pub(crate) nesterov: bool,
+    pub(crate) started: bool,
 }
 
 impl sealed::Sealed for SgdRule {}
@@ -178,6 +178,13 @@ pub struct StepToken {
 }
 
 impl StepToken {
+    /// The token of step `step` (the C API keeps tokens as integers; a wrong one is caught as
+    /// [`Error::StaleStep`]).
+    #[cfg(feature = "capi")]
+    pub(crate) fn for_step(step: u32) -> Self {
+        StepToken { step }
+    }
+
     /// The global step being taken.
     pub fn step(&self) -> u32 {
         self.step
@@ -373,7 +380,7 @@ pub type MomentumSlice<'a, 'g> = Optimizer<'a, MomentumRule, &'g mut [Group<'a>]
 pub type SgdSlice<'a, 'g> = Optimizer<'a, SgdRule, &'g mut [Group<'a>]>;
 
 impl MomentumRule {
-    fn new(settings: &MomentumSettings) -> Result<Self, Error> {
+    pub(crate) fn new(settings: &MomentumSettings) -> Result<Self, Error> {
         // validated now, so that a step can only fail on its inputs
         MomentumStep::new(0.0, settings.momentum, settings.nesterov, GradPrep::NONE)?;
         Ok(MomentumRule {
@@ -384,7 +391,7 @@ impl MomentumRule {
 }
 
 impl SgdRule {
-    fn new(settings: &SgdSettings) -> Result<Self, Error> {
+    pub(crate) fn new(settings: &SgdSettings) -> Result<Self, Error> {
         SgdStep::new(
             0.0,
             settings.momentum,

@@ -99,10 +99,10 @@ impl<S: LrSchedule> LrSchedule for Sequence<'_, S> {
 /// exact float32 op order. The first step of every period is a restart at `max_lr`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CosineWarmRestarts {
-    min: f32,
-    delta: f32,
-    first_period: u32,
-    period_mult: u32,
+    pub(crate) min: f32,
+    pub(crate) delta: f32,
+    pub(crate) first_period: u32,
+    pub(crate) period_mult: u32,
 }
 
 impl CosineWarmRestarts {

@@ -72,6 +72,13 @@ impl<'a> Table<'a> {
         Ok(Table { values, past_end })
     }
 
+    /// A table over values validated earlier (the C API's, whose memory the caller owns: a value
+    /// changed since is still caught by [`Lr::at`]).
+    #[cfg(feature = "capi")]
+    pub(crate) fn unchecked(values: &'a [f32], past_end: PastEnd) -> Self {
+        Table { values, past_end }
+    }
+
     /// The value at `step`.
     pub fn at(&self, step: u32) -> Result<f32, Error> {
         let i = step as usize;

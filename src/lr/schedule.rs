@@ -69,10 +69,10 @@ pub(crate) fn cosine_bounds(
 /// `ExponentialDecayLR(learning_rate, decay_rate, decay_steps, is_stair=False)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExponentialDecayLr {
-    lr: f32,
-    rate: f32,
-    decay_steps: f32,
-    stair: bool,
+    pub(crate) lr: f32,
+    pub(crate) rate: f32,
+    pub(crate) decay_steps: f32,
+    pub(crate) stair: bool,
 }
 
 impl ExponentialDecayLr {
@@ -105,10 +105,10 @@ impl LrSchedule for ExponentialDecayLr {
 /// `decay_steps` is unused (MindSpore's code, contrary to its docstring; SEMANTICS G5).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NaturalExpDecayLr {
-    lr: f32,
-    neg_rate: f32,
-    decay_steps: f32,
-    stair: bool,
+    pub(crate) lr: f32,
+    pub(crate) neg_rate: f32,
+    pub(crate) decay_steps: f32,
+    pub(crate) stair: bool,
 }
 
 impl NaturalExpDecayLr {
@@ -147,10 +147,10 @@ impl LrSchedule for NaturalExpDecayLr {
 /// reciprocal-multiply for `number ÷ tensor` (SEMANTICS G9).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InverseDecayLr {
-    lr: f32,
-    rate: f32,
-    decay_steps: f32,
-    stair: bool,
+    pub(crate) lr: f32,
+    pub(crate) rate: f32,
+    pub(crate) decay_steps: f32,
+    pub(crate) stair: bool,
 }
 
 impl InverseDecayLr {
@@ -183,9 +183,9 @@ impl LrSchedule for InverseDecayLr {
 /// `decay_steps`, then `min_lr`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CosineDecayLr {
-    min: f32,
-    delta: f32,
-    decay_steps: u32,
+    pub(crate) min: f32,
+    pub(crate) delta: f32,
+    pub(crate) decay_steps: u32,
 }
 
 impl CosineDecayLr {
@@ -213,11 +213,11 @@ impl LrSchedule for CosineDecayLr {
 /// update_decay_steps=False)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PolynomialDecayLr {
-    diff: f32,
-    end: f32,
-    decay_steps: f32,
-    power: f32,
-    update: bool,
+    pub(crate) diff: f32,
+    pub(crate) end: f32,
+    pub(crate) decay_steps: f32,
+    pub(crate) power: f32,
+    pub(crate) update: bool,
 }
 
 impl PolynomialDecayLr {
@@ -263,8 +263,8 @@ impl LrSchedule for PolynomialDecayLr {
 /// `warmup_steps`, then constant.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WarmUpLr {
-    lr: f32,
-    warmup_steps: u32,
+    pub(crate) lr: f32,
+    pub(crate) warmup_steps: u32,
 }
 
 impl WarmUpLr {
