@@ -377,13 +377,13 @@ typedef struct {
    */
   size_t len;
   /**
-   * (private)
+   * `F(momentum)` (private).
    */
-  double momentum;
+  float momentum;
   /**
-   * (private)
+   * `F(dampening)` (private).
    */
-  double dampening;
+  float dampening;
   /**
    * (private)
    */

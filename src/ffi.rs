@@ -1186,10 +1186,10 @@ pub struct COptimizer {
     pub n_groups: usize,
     /// The length of the buffers (private).
     pub len: usize,
-    /// (private)
-    pub momentum: f64,
-    /// (private)
-    pub dampening: f64,
+    /// `F(momentum)` (private).
+    pub momentum: f32,
+    /// `F(dampening)` (private).
+    pub dampening: f32,
     /// (private)
     pub nesterov: u32,
     /// (private)
@@ -1251,8 +1251,7 @@ impl COptimizer {
                 tensors,
                 total,
                 rule: MomentumRule {
-                    momentum: self.momentum,
-                    nesterov: self.nesterov != 0,
+                    step: MomentumStep::from_rounded(self.momentum, self.nesterov != 0),
                 },
                 check_finite,
                 path,
@@ -1263,9 +1262,7 @@ impl COptimizer {
                 tensors,
                 total,
                 rule: SgdRule {
-                    momentum: self.momentum,
-                    dampening: self.dampening,
-                    nesterov: self.nesterov != 0,
+                    step: SgdStep::from_rounded(self.momentum, self.dampening, self.nesterov != 0),
                     started: self.started != 0,
                 },
                 check_finite,
@@ -1342,29 +1339,22 @@ unsafe fn init(
         o.groups = groups;
         o.n_groups = n_groups;
         let path = path_of(o.path)?;
-        let core = match o.kind {
-            KIND_MOMENTUM => AnyCore::Momentum(Core::new(
+        let check_finite = o.check_finite != 0;
+        let core = match o.core(layout)? {
+            AnyCore::Momentum(c) => AnyCore::Momentum(Core::new(
                 layout,
                 gs,
-                MomentumRule {
-                    momentum: o.momentum,
-                    nesterov: o.nesterov != 0,
-                },
+                c.rule,
                 loss_scale,
-                o.check_finite != 0,
+                check_finite,
                 path,
             )?),
-            _ => AnyCore::Sgd(Core::new(
+            AnyCore::Sgd(c) => AnyCore::Sgd(Core::new(
                 layout,
                 gs,
-                SgdRule {
-                    momentum: o.momentum,
-                    dampening: o.dampening,
-                    nesterov: o.nesterov != 0,
-                    started: false,
-                },
+                c.rule,
                 loss_scale,
-                o.check_finite != 0,
+                check_finite,
                 path,
             )?),
         };
@@ -1401,10 +1391,10 @@ pub unsafe extern "C" fn gradstep_momentum_init(
             check_finite: s.check_finite != 0,
             path: path_of(s.path)?,
         };
-        MomentumRule::new(&rust)?;
+        let rule = MomentumRule::new(&rust)?;
         let template = COptimizer {
             kind: KIND_MOMENTUM,
-            momentum: s.momentum,
+            momentum: rule.step.momentum(),
             nesterov: (s.nesterov != 0) as u32,
             check_finite: (s.check_finite != 0) as u32,
             path: s.path,
@@ -1447,11 +1437,11 @@ pub unsafe extern "C" fn gradstep_sgd_init(
             check_finite: s.check_finite != 0,
             path: path_of(s.path)?,
         };
-        SgdRule::new(&rust)?;
+        let rule = SgdRule::new(&rust)?;
         let template = COptimizer {
             kind: KIND_SGD,
-            momentum: s.momentum,
-            dampening: s.dampening,
+            momentum: rule.step.momentum(),
+            dampening: rule.step.dampening(),
             nesterov: (s.nesterov != 0) as u32,
             check_finite: (s.check_finite != 0) as u32,
             path: s.path,

@@ -124,6 +124,25 @@ impl MomentumStep {
         })
     }
 
+    /// These constants with the learning rate and gradient preparation of one tensor's step. The
+    /// optimizer validates its constants once and calls this per tensor, with a learning rate
+    /// already checked by [`crate::lr::Lr::at`] — no `f64` work on the step path (a Cortex-M4F has
+    /// no double-precision FPU).
+    pub(crate) fn with(self, lr: f32, prep: GradPrep) -> Self {
+        MomentumStep { lr, prep, ..self }
+    }
+
+    /// The constants of a momentum `F(momentum)` kept by the C API.
+    #[cfg(feature = "capi")]
+    pub(crate) fn from_rounded(momentum: f32, nesterov: bool) -> Self {
+        MomentumStep {
+            lr: 0.0,
+            momentum,
+            nesterov,
+            prep: GradPrep::NONE,
+        }
+    }
+
     /// The learning rate.
     pub fn lr(&self) -> f32 {
         self.lr
@@ -190,6 +209,25 @@ impl SgdStep {
     pub fn first_step(mut self, first: bool) -> Self {
         self.first = first;
         self
+    }
+
+    /// These constants with the learning rate and gradient preparation of one tensor's step (see
+    /// [`MomentumStep::with`]).
+    pub(crate) fn with(self, lr: f32, prep: GradPrep) -> Self {
+        SgdStep { lr, prep, ..self }
+    }
+
+    /// The constants of `F(momentum)` and `F(dampening)` kept by the C API.
+    #[cfg(feature = "capi")]
+    pub(crate) fn from_rounded(momentum: f32, dampening: f32, nesterov: bool) -> Self {
+        SgdStep {
+            lr: 0.0,
+            momentum,
+            dampening,
+            nesterov,
+            first: false,
+            prep: GradPrep::NONE,
+        }
     }
 
     /// The learning rate.

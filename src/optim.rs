@@ -111,8 +111,8 @@ pub trait Update: sealed::Sealed + Copy {
 /// `ApplyMomentum`, or its Nesterov form.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MomentumRule {
-    pub(crate) momentum: f64,
-    pub(crate) nesterov: bool,
+    /// The validated constants; each step sets its learning rate and preparation.
+    pub(crate) step: MomentumStep,
 }
 
 impl sealed::Sealed for MomentumRule {}
@@ -127,8 +127,7 @@ impl Update for MomentumRule {
         centralize: Option<usize>,
         (w, g, m): (&mut [f32], &[f32], &mut [f32]),
     ) -> Result<(), Error> {
-        let step = MomentumStep::new(lr, self.momentum, self.nesterov, prep)?;
-        kernel::momentum_on(path, w, g, m, centralize, &step)
+        kernel::momentum_on(path, w, g, m, centralize, &self.step.with(lr, prep))
     }
     fn started(&self) -> bool {
         true
@@ -139,9 +138,8 @@ impl Update for MomentumRule {
 /// `nn.SGD`'s update, with its first-step rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SgdRule {
-    pub(crate) momentum: f64,
-    pub(crate) dampening: f64,
-    pub(crate) nesterov: bool,
+    /// The validated constants; each step sets its learning rate and preparation.
+    pub(crate) step: SgdStep,
     pub(crate) started: bool,
 }
 
@@ -157,8 +155,7 @@ impl Update for SgdRule {
         centralize: Option<usize>,
         (w, g, a): (&mut [f32], &[f32], &mut [f32]),
     ) -> Result<(), Error> {
-        let step = SgdStep::new(lr, self.momentum, self.dampening, self.nesterov, prep)?
-            .first_step(!self.started);
+        let step = self.step.with(lr, prep).first_step(!self.started);
         kernel::sgd_on(path, w, g, a, centralize, &step)
     }
     fn started(&self) -> bool {
@@ -381,28 +378,23 @@ pub type SgdSlice<'a, 'g> = Optimizer<'a, SgdRule, &'g mut [Group<'a>]>;
 
 impl MomentumRule {
     pub(crate) fn new(settings: &MomentumSettings) -> Result<Self, Error> {
-        // validated now, so that a step can only fail on its inputs
-        MomentumStep::new(0.0, settings.momentum, settings.nesterov, GradPrep::NONE)?;
+        // validated and rounded now, so that a step only fails on its inputs
         Ok(MomentumRule {
-            momentum: settings.momentum,
-            nesterov: settings.nesterov,
+            step: MomentumStep::new(0.0, settings.momentum, settings.nesterov, GradPrep::NONE)?,
         })
     }
 }
 
 impl SgdRule {
     pub(crate) fn new(settings: &SgdSettings) -> Result<Self, Error> {
-        SgdStep::new(
-            0.0,
-            settings.momentum,
-            settings.dampening,
-            settings.nesterov,
-            GradPrep::NONE,
-        )?;
         Ok(SgdRule {
-            momentum: settings.momentum,
-            dampening: settings.dampening,
-            nesterov: settings.nesterov,
+            step: SgdStep::new(
+                0.0,
+                settings.momentum,
+                settings.dampening,
+                settings.nesterov,
+                GradPrep::NONE,
+            )?,
             started: false,
         })
     }
