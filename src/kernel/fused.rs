@@ -352,6 +352,15 @@ fn row_mean<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
     g: &[f32],
 ) -> f32 {
     const { assert!(N * K == ROW_SUM_LANES) };
+    if N == 1 {
+        // one lane: the reference's loop, the smallest code (no unrolled accumulators)
+        let k = Splat::<f32>::new(c, 0.0);
+        let mut partial = [-0.0f32; ROW_SUM_LANES];
+        for (i, (&w, &g)) in w.iter().zip(g).enumerate() {
+            partial[i % ROW_SUM_LANES] += decay(v, &k, w, g);
+        }
+        return reference::combine_partial_sums(partial) / w.len() as f32;
+    }
     let k = Splat::<L>::new(c, 0.0);
     let mut acc = [L::splat(-0.0); K];
     let (wb, wt) = w.as_chunks::<ROW_SUM_LANES>();
@@ -384,16 +393,21 @@ pub(crate) fn momentum<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
     g: &[f32],
     m: &mut [f32],
 ) {
-    for ((w, g), m) in w
-        .chunks_mut(rows.len)
-        .zip(g.chunks(rows.len))
-        .zip(m.chunks_mut(rows.len))
-    {
+    let (mut w, mut g, mut m) = (w, g, m);
+    while !w.is_empty() {
+        let ((w_row, g_row, m_row), rest) = split_at(w, g, m, rows.len.min(w.len()));
+        (w, g, m) = rest;
+        let (w, g, m) = (w_row, g_row, m_row);
         let mean = if v.center() {
             row_mean::<L, N, K, V>(v, c, w, g)
         } else {
             0.0
         };
+        if N == 1 {
+            // one lane: no head or tail
+            momentum_chunks::<L, N, V>(v, c, mean, w, g, m);
+            continue;
+        }
         let (head, body, tail) = split_aligned::<N>(w, g, m);
         for (w, g, m) in [head, tail] {
             momentum_chunks::<f32, 1, V>(v, c, mean, w, g, m);
@@ -412,16 +426,21 @@ pub(crate) fn sgd<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
     g: &[f32],
     a: &mut [f32],
 ) {
-    for ((w, g), a) in w
-        .chunks_mut(rows.len)
-        .zip(g.chunks(rows.len))
-        .zip(a.chunks_mut(rows.len))
-    {
+    let (mut w, mut g, mut a) = (w, g, a);
+    while !w.is_empty() {
+        let ((w_row, g_row, a_row), rest) = split_at(w, g, a, rows.len.min(w.len()));
+        (w, g, a) = rest;
+        let (w, g, a) = (w_row, g_row, a_row);
         let mean = if v.center() {
             row_mean::<L, N, K, V>(v, c, w, g)
         } else {
             0.0
         };
+        if N == 1 {
+            // one lane: no head or tail
+            sgd_chunks::<L, N, V>(v, c, mean, w, g, a);
+            continue;
+        }
         let (head, body, tail) = split_aligned::<N>(w, g, a);
         for (w, g, a) in [head, tail] {
             sgd_chunks::<f32, 1, V>(v, c, mean, w, g, a);

@@ -29,7 +29,8 @@ pub enum Path {
     /// One element at a time: the fallback where there is no SIMD (Cortex-M), and the smallest code.
     Scalar,
     /// Eight lanes of `wide::f32x8` on the backend `wide` was compiled with: SSE2 (AVX with
-    /// `+avx`) on x86_64, NEON on aarch64, simd128 on wasm32 with `+simd128`, plain arrays elsewhere.
+    /// `+avx`) on x86_64, NEON on aarch64, simd128 on wasm32 with `+simd128`. Where `wide` has no
+    /// vector backend (Cortex-M), this is the scalar path.
     Wide,
     /// Eight lanes of AVX2 on x86_64, chosen at run time with `std`, at compile time without.
     Avx2,
@@ -101,7 +102,7 @@ const fn wide_backend() -> &'static str {
     } else if cfg!(all(target_feature = "neon", target_arch = "aarch64")) {
         "neon"
     } else {
-        "scalar arrays"
+        "scalar"
     }
 }
 
@@ -143,7 +144,7 @@ pub fn momentum_on(
     let (d, c) = (Dynamic::momentum(step, rows), Consts::momentum(step));
     let (w, g, m) = (params, grads, state);
     match path {
-        Path::Scalar => fused::momentum::<f32, 1, 16, _>(d, &c, rows, w, g, m),
+        Path::Scalar => scalar_momentum(d, &c, rows, w, g, m),
         Path::Wide => wide_momentum(d, &c, rows, w, g, m),
         // SAFETY: `check` confirmed that the CPU has AVX2.
         #[cfg(target_arch = "x86_64")]
@@ -172,7 +173,7 @@ pub fn sgd_on(
     let (d, c) = (Dynamic::sgd(step, rows), Consts::sgd(step));
     let (w, g, a) = (params, grads, state);
     match path {
-        Path::Scalar => fused::sgd::<f32, 1, 16, _>(d, &c, rows, w, g, a),
+        Path::Scalar => scalar_sgd(d, &c, rows, w, g, a),
         Path::Wide => wide_sgd(d, &c, rows, w, g, a),
         // SAFETY: `check` confirmed that the CPU has AVX2.
         #[cfg(target_arch = "x86_64")]
@@ -201,15 +202,16 @@ fn check(
     Ok(rows)
 }
 
-/// `wide`'s path: one specialized loop per variant where `wide` has SIMD, one loop with run-time
-/// flags where it does not (there the code size matters more than a predictable branch).
+/// `wide`'s path: one specialized loop per variant where `wide` has a vector backend. Where it
+/// has none (Cortex-M), `wide` would run the same operations on arrays, so the path runs the
+/// one-lane code instead: the same bits, and one kernel in the firmware instead of two.
 fn wide_momentum(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     if WIDE_IS_SIMD {
         specialize!(d, |v| fused::momentum::<wide::f32x8, 8, 2, _>(
             v, c, rows, w, g, m
         ))
     } else {
-        fused::momentum::<wide::f32x8, 8, 2, _>(d, c, rows, w, g, m)
+        scalar_momentum(d, c, rows, w, g, m)
     }
 }
 
@@ -219,6 +221,18 @@ fn wide_sgd(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], a: &mu
             v, c, rows, w, g, a
         ))
     } else {
-        fused::sgd::<wide::f32x8, 8, 2, _>(d, c, rows, w, g, a)
+        scalar_sgd(d, c, rows, w, g, a)
     }
+}
+
+/// The scalar path: one loop with run-time flags (its code size matters more than a predictable
+/// branch), one copy shared by every caller.
+#[inline(never)]
+fn scalar_momentum(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    fused::momentum::<f32, 1, 16, _>(d, c, rows, w, g, m)
+}
+
+#[inline(never)]
+fn scalar_sgd(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], a: &mut [f32]) {
+    fused::sgd::<f32, 1, 16, _>(d, c, rows, w, g, a)
 }
