@@ -48,7 +48,10 @@ impl Tensor {
 #[derive(Clone, Copy, Debug)]
 pub struct Group<'a> {
     lr: Lr<'a>,
-    weight_decay: f64,
+    /// The `f64` weight decay as two words, so that a group is 4-byte aligned: moving a table
+    /// of 8-byte-aligned groups on a 32-bit core links a second copy routine (`__aeabi_memcpy8`,
+    /// `__aeabi_memclr8`) besides the 4-byte ones a firmware has anyway.
+    weight_decay: [u32; 2],
     centralize: bool,
     /// The learning rate planned for the step in progress (see [`crate::optim`]).
     planned: f32,
@@ -67,7 +70,7 @@ impl<'a> Group<'a> {
         }
         Ok(Group {
             lr,
-            weight_decay,
+            weight_decay: split(weight_decay),
             centralize,
             planned: 0.0,
             prep: GradPrep::NONE,
@@ -81,7 +84,7 @@ impl<'a> Group<'a> {
 
     /// The weight decay.
     pub fn weight_decay(&self) -> f64 {
-        self.weight_decay
+        join(self.weight_decay)
     }
 
     /// Whether the group centralizes its gradients.
@@ -108,7 +111,7 @@ impl GroupLike for Group<'_> {
         self.lr
     }
     fn weight_decay(&self) -> f64 {
-        self.weight_decay
+        join(self.weight_decay)
     }
     fn centralize(&self) -> bool {
         self.centralize
@@ -218,4 +221,15 @@ pub(crate) fn element_range(
     let before: usize = tensors[..start].iter().map(|t| t.len).sum();
     let within: usize = tensors[start..end].iter().map(|t| t.len).sum();
     Ok(before..before + within)
+}
+
+/// An `f64` as two words (see [`Group`]'s weight decay).
+fn split(x: f64) -> [u32; 2] {
+    let b = x.to_bits();
+    [b as u32, (b >> 32) as u32]
+}
+
+/// The `f64` of [`split`].
+fn join(w: [u32; 2]) -> f64 {
+    f64::from_bits(w[0] as u64 | (w[1] as u64) << 32)
 }

@@ -2,12 +2,13 @@
 //! them (`docs/SEMANTICS.md` §1.4, §1.6, §2.2, §2.3). `F(x)` below is round-to-nearest from `f64` to `f32`.
 
 use crate::error::{Error, Param};
+use crate::softf64;
 
 /// `x` must be finite and at least 0.
 pub(crate) fn non_negative(x: f64, p: Param) -> Result<f64, Error> {
-    if !x.is_finite() {
+    if !softf64::is_finite(x) {
         Err(Error::NotFinite(p))
-    } else if x < 0.0 {
+    } else if softf64::is_negative(x) {
         Err(Error::Negative(p))
     } else {
         Ok(x)
@@ -16,9 +17,9 @@ pub(crate) fn non_negative(x: f64, p: Param) -> Result<f64, Error> {
 
 /// `x` must be finite and greater than 0.
 pub(crate) fn positive(x: f64, p: Param) -> Result<f64, Error> {
-    if !x.is_finite() {
+    if !softf64::is_finite(x) {
         Err(Error::NotFinite(p))
-    } else if x <= 0.0 {
+    } else if !softf64::is_positive(x) {
         Err(Error::NotPositive(p))
     } else {
         Ok(x)
@@ -27,8 +28,8 @@ pub(crate) fn positive(x: f64, p: Param) -> Result<f64, Error> {
 
 /// `F(x)`, rejected when the rounding overflows to infinity.
 pub(crate) fn round_f32(x: f64, p: Param) -> Result<f32, Error> {
-    let r = x as f32;
-    if r.is_finite() {
+    let r = softf64::to_f32(x);
+    if r.to_bits() & 0x7fff_ffff < 0x7f80_0000 {
         Ok(r)
     } else {
         Err(Error::NotFinite(p))
@@ -37,9 +38,12 @@ pub(crate) fn round_f32(x: f64, p: Param) -> Result<f32, Error> {
 
 /// An `f32` learning rate must be finite and at least 0 (`docs/DESIGN.md`, divergence 4).
 pub(crate) fn learning_rate(lr: f32) -> Result<f32, Error> {
-    if !lr.is_finite() {
+    // on the bits: two integer compares, where a Cortex-M4F spends a dozen instructions on the
+    // float tests (this runs at every step)
+    let bits = lr.to_bits();
+    if bits & 0x7fff_ffff >= 0x7f80_0000 {
         Err(Error::NotFinite(Param::LearningRate))
-    } else if lr < 0.0 {
+    } else if bits > 0x8000_0000 {
         Err(Error::Negative(Param::LearningRate))
     } else {
         Ok(lr)
@@ -68,14 +72,15 @@ impl GradPrep {
     pub fn new(weight_decay: f64, loss_scale: f64) -> Result<Self, Error> {
         let wd = non_negative(weight_decay, Param::WeightDecay)?;
         let scale = positive(loss_scale, Param::LossScale)?;
-        let scaled = wd * scale;
-        let decay = if scaled > 0.0 {
+        // `f64` work on integers (see `softf64`): the same bits as `wd * scale` and `1.0 / scale`
+        let scaled = softf64::mul(wd, scale);
+        let decay = if softf64::is_positive(scaled) {
             Some(round_f32(scaled, Param::WeightDecay)?)
         } else {
             None
         };
-        let unscale = if scale != 1.0 {
-            Some(round_f32(1.0 / scale, Param::LossScale)?)
+        let unscale = if !softf64::is_one(scale) {
+            Some(round_f32(softf64::recip(scale), Param::LossScale)?)
         } else {
             None
         };
@@ -190,7 +195,7 @@ impl SgdStep {
         let lr = learning_rate(lr)?;
         let mom = non_negative(momentum, Param::Momentum)?;
         let damp = non_negative(dampening, Param::Dampening)?;
-        if nesterov && (mom <= 0.0 || damp != 0.0) {
+        if nesterov && (!softf64::is_positive(mom) || !softf64::is_zero(damp)) {
             return Err(Error::NesterovNeedsMomentum);
         }
         Ok(SgdStep {

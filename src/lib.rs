@@ -44,6 +44,7 @@ pub mod lr;
 pub mod math;
 pub mod optim;
 pub mod reference;
+mod softf64;
 mod state;
 
 pub use error::{Buffer, Error, Param, SavedStateProblem};

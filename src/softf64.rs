@@ -1,0 +1,386 @@
+//! The few `f64` operations that building an optimizer needs, done on bit patterns with integer
+//! arithmetic: the tests of validation, `a·b`, `1/x` and the rounding to `f32`.
+//!
+//! Why: hyper-parameters arrive as `f64` (MindSpore's Python floats) and are rounded where
+//! MindSpore rounds them, but a Cortex-M4F has a single-precision FPU only. There, every `f64`
+//! operation is a call into a soft-float library (`__muldf3`, `__divdf3`, `__aeabi_d2f`, the
+//! comparisons: about 2.4 KiB of flash). These functions give the same bits as IEEE 754 binary64
+//! arithmetic with round-to-nearest-even (tested against the hardware on the host) in a fraction
+//! of that code, and they are the only path, on every target.
+
+const SIGN: u64 = 1 << 63;
+const INF: u64 = 0x7ff0_0000_0000_0000;
+const ONE: u64 = 0x3ff0_0000_0000_0000;
+const FRAC: u64 = (1 << 52) - 1;
+
+/// `x` is neither infinite nor NaN.
+pub(crate) fn is_finite(x: f64) -> bool {
+    x.to_bits() & !SIGN < INF
+}
+
+/// `x < 0`: false for −0 and NaN.
+pub(crate) fn is_negative(x: f64) -> bool {
+    let b = x.to_bits();
+    b & SIGN != 0 && b & !SIGN != 0 && b & !SIGN <= INF
+}
+
+/// `x > 0`: false for +0 and NaN.
+pub(crate) fn is_positive(x: f64) -> bool {
+    let b = x.to_bits();
+    b & SIGN == 0 && b != 0 && b <= INF
+}
+
+/// `x == 1`.
+pub(crate) fn is_one(x: f64) -> bool {
+    x.to_bits() == ONE
+}
+
+/// `x == 0` (either sign).
+pub(crate) fn is_zero(x: f64) -> bool {
+    x.to_bits() & !SIGN == 0
+}
+
+/// A binary floating-point format: the bits of its fraction and its largest biased exponent.
+struct Format {
+    frac_bits: u32,
+    max_biased: i32,
+}
+
+const F64: Format = Format {
+    frac_bits: 52,
+    max_biased: 2046,
+};
+const F32: Format = Format {
+    frac_bits: 23,
+    max_biased: 254,
+};
+
+impl Format {
+    fn bias(&self) -> i32 {
+        self.max_biased / 2
+    }
+
+    fn inf(&self) -> u64 {
+        ((self.max_biased as u64) + 1) << self.frac_bits
+    }
+
+    /// The bits (without sign) of `sig·2^exp`, plus a positive amount below `sig`'s last bit when
+    /// `sticky`, rounded to nearest, ties to even. `sig` has its top bit or the one below set.
+    fn round(&self, sig: u64, exp: i32, sticky: bool) -> u64 {
+        // shifting in a zero keeps the value exact: `sticky` still lies below the rounding bit
+        let (sig, exp) = if sig >> 63 == 0 {
+            (sig << 1, exp - 1)
+        } else {
+            (sig, exp)
+        };
+        let biased = exp + 63 + self.bias();
+        if biased > self.max_biased {
+            return self.inf();
+        }
+        // The number of low bits of `sig` that do not fit: 63 − frac_bits for a normal result,
+        // more for a subnormal one (biased exponent ≤ 0), whose exponent field is then 0.
+        let keep_shift = 63 - self.frac_bits;
+        let (shift, field) = if biased >= 1 {
+            (keep_shift, biased as u64 - 1)
+        } else {
+            (keep_shift + (1 - biased) as u32, 0)
+        };
+        let q = shift_right_even(sig, shift, sticky);
+        // Adding `q` (its implicit bit included) to the exponent field minus one gives the bits;
+        // a carry out of the fraction raises the exponent, at most to infinity's.
+        (field << self.frac_bits) + q
+    }
+}
+
+/// `sig·2^−shift` rounded to nearest, ties to even; `sticky` adds a positive amount below
+/// `sig`'s last bit. `shift` ≥ 1.
+fn shift_right_even(sig: u64, shift: u32, sticky: bool) -> u64 {
+    const HALF: u64 = 1 << 63;
+    let (q, rest) = match shift {
+        1..=63 => (sig >> shift, sig << (64 - shift)),
+        64 => (0, sig),
+        _ => return 0, // below a half
+    };
+    let up = rest > HALF || (rest == HALF && (sticky || q & 1 == 1));
+    q + up as u64
+}
+
+/// The significand of a finite nonzero `f64` with its top bit at bit 63, and the exponent with
+/// `|x| = sig·2^exp`.
+#[inline(never)]
+fn unpack(bits: u64) -> (u64, i32) {
+    let field = ((bits >> 52) & 0x7ff) as i32;
+    let (sig, exp) = if field == 0 {
+        (bits & FRAC, -1074)
+    } else {
+        ((bits & FRAC) | (1 << 52), field - 1075)
+    };
+    let lz = sig.leading_zeros();
+    (sig << lz, exp - lz as i32)
+}
+
+/// `F(x)`: `x as f32`, round to nearest, ties to even.
+pub(crate) fn to_f32(x: f64) -> f32 {
+    let bits = x.to_bits();
+    let sign = ((bits >> 32) as u32) & 0x8000_0000;
+    let magnitude = bits & !SIGN;
+    let out = if magnitude > INF {
+        // NaN: quiet, with the top of the payload
+        0x7fc0_0000 | ((magnitude & FRAC) >> 29) as u32
+    } else if magnitude == INF {
+        0x7f80_0000
+    } else if magnitude == 0 {
+        0
+    } else {
+        let (sig, exp) = unpack(magnitude);
+        F32.round(sig, exp, false) as u32
+    };
+    f32::from_bits(sign | out)
+}
+
+/// `a·b` of finite `a, b ≥ 0`, rounded to `f64` (infinite when it overflows).
+pub(crate) fn mul(a: f64, b: f64) -> f64 {
+    let (a, b) = (a.to_bits(), b.to_bits());
+    if a == 0 || b == 0 {
+        return 0.0;
+    }
+    let (sa, ea) = unpack(a);
+    let (sb, eb) = unpack(b);
+    // sa·sb lies in [2^126, 2^128): its high half holds at least 63 bits, more than the 53 and the
+    // rounding bit needed; the low half only tells whether anything lies below.
+    let (hi, lo) = mul_wide(sa, sb);
+    f64::from_bits(F64.round(hi, ea + eb + 64, lo != 0))
+}
+
+/// The 128-bit product `a·b` as (high, low) 64-bit halves, with 32-bit multiplies (a 32-bit
+/// core has no 64×64-bit multiply).
+fn mul_wide(a: u64, b: u64) -> (u64, u64) {
+    let (ah, al) = (a >> 32, a & 0xffff_ffff);
+    let (bh, bl) = (b >> 32, b & 0xffff_ffff);
+    let low = al * bl;
+    let (mid, mid_carry) = (ah * bl).overflowing_add(al * bh);
+    let (lo, lo_carry) = low.overflowing_add(mid << 32);
+    let hi = ah * bh + (mid >> 32) + ((mid_carry as u64) << 32) + lo_carry as u64;
+    (hi, lo)
+}
+
+/// `1/x` of a finite `x > 0`, rounded to `f64` (infinite when it overflows).
+pub(crate) fn recip(x: f64) -> f64 {
+    let (sig, exp) = unpack(x.to_bits());
+    let s = sig >> 11; // in [2^52, 2^53): |x| = s·2^(exp + 11)
+    // q = ⌊2^115 / s⌋ by restoring division, one bit per step: q lies in (2^62, 2^63]
+    const K: i32 = 115;
+    let (mut q, mut r) = (0u64, 1u64);
+    for _ in 0..K {
+        r <<= 1;
+        q <<= 1;
+        if r >= s {
+            r -= s;
+            q |= 1;
+        }
+    }
+    // 1/x = (q + r/s)·2^(−K − exp − 11)
+    f64::from_bits(F64.round(q, -K - exp - 11, r != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against the host's IEEE 754 hardware, over random bit patterns and the edges where the
+    //! rounding decides: ties, subnormal results, overflow.
+
+    use super::*;
+    use core::hint::black_box;
+
+    /// xorshift64*: deterministic, so a failure reproduces.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        /// A finite `f64 ≥ 0` of one of several shapes: any bits; a short significand (products
+        /// and conversions land on ties); a subnormal; the largest or smallest significand.
+        fn positive(&mut self, field: u64) -> f64 {
+            let frac = match self.below(5) {
+                0 => self.next() & FRAC,
+                1 => (self.next() & FRAC) & !((1 << (20 + self.below(32))) - 1),
+                2 => (self.next() & FRAC) >> self.below(52),
+                3 => FRAC,
+                _ => 0,
+            };
+            f64::from_bits((field.min(2046) << 52) | frac)
+        }
+
+        /// An exponent field near `centre` (clamped to the finite range).
+        fn field_near(&mut self, centre: i64) -> u64 {
+            (centre + self.below(81) as i64 - 40).clamp(0, 2046) as u64
+        }
+
+        fn field(&mut self) -> u64 {
+            self.below(2047)
+        }
+    }
+
+    const CASES: usize = 1 << 19;
+
+    #[test]
+    fn to_f32_is_as_f32() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for i in 0..CASES {
+            let field = match i % 4 {
+                0 => rng.field(),
+                1 => rng.field_near(1023 - 126), // f32's subnormal boundary
+                2 => rng.field_near(1023 - 149), // f32's smallest subnormal
+                _ => rng.field_near(1023 + 128), // f32's overflow
+            };
+            let x = rng.positive(field);
+            for x in [x, -x] {
+                let want = black_box(x) as f32;
+                assert_eq!(
+                    to_f32(x).to_bits(),
+                    want.to_bits(),
+                    "{x:e} ({:#x})",
+                    x.to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mul_is_the_f64_product() {
+        let mut rng = Rng(0xd1b5_4a32_d192_ed03);
+        for i in 0..CASES {
+            let (fa, fb) = match i % 4 {
+                0 => (rng.field(), rng.field()),
+                1 => {
+                    // products near f64's overflow
+                    let fa = rng.field();
+                    (fa, rng.field_near(2046 + 1023 - fa as i64))
+                }
+                2 => {
+                    // products near f64's subnormals
+                    let fa = rng.field();
+                    (fa, rng.field_near(1023 - fa as i64))
+                }
+                _ => {
+                    // products near f64's smallest subnormal (ties to zero)
+                    let fa = rng.field();
+                    (fa, rng.field_near(1023 - 52 - fa as i64))
+                }
+            };
+            let (a, b) = (rng.positive(fa), rng.positive(fb));
+            let want = black_box(a) * black_box(b);
+            assert_eq!(
+                mul(a, b).to_bits(),
+                want.to_bits(),
+                "{a:e} * {b:e} ({:#x} * {:#x})",
+                a.to_bits(),
+                b.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn recip_is_the_f64_quotient() {
+        let mut rng = Rng(0x8cb9_2ba7_2f3d_8dd7);
+        for i in 0..CASES / 4 {
+            let field = match i % 3 {
+                0 => rng.field(),
+                1 => rng.field_near(0),    // 1/x overflows
+                _ => rng.field_near(2046), // 1/x is subnormal
+            };
+            let x = rng.positive(field);
+            if x == 0.0 {
+                continue;
+            }
+            let want = 1.0 / black_box(x);
+            assert_eq!(
+                recip(x).to_bits(),
+                want.to_bits(),
+                "1 / {x:e} ({:#x})",
+                x.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn predicates_are_the_comparisons() {
+        let specials = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            4.9e-324,
+            -4.9e-324,
+            f64::MAX,
+            f64::MIN,
+        ];
+        let specials = specials
+            .into_iter()
+            .chain([f64::INFINITY, f64::NEG_INFINITY, f64::NAN]);
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        let random = (0..CASES).map(|_| f64::from_bits(rng.next()));
+        for x in specials
+            .chain(random)
+            .chain([-f64::NAN, 1.0 + f64::EPSILON])
+        {
+            let b = x.to_bits();
+            assert_eq!(is_finite(x), x.is_finite(), "{b:#x}");
+            assert_eq!(is_negative(x), x < 0.0, "{b:#x}");
+            assert_eq!(is_positive(x), x > 0.0, "{b:#x}");
+            assert_eq!(is_one(x), x == 1.0, "{b:#x}");
+            assert_eq!(is_zero(x), x == 0.0, "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn rounds_like_the_hardware_at_the_edges() {
+        let cases = [
+            0.0,
+            1.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            4.9e-324,
+            f32::MAX as f64,
+            3.4028235677973366e38, // halfway to 2^128: rounds to infinity
+            3.4028235677973362e38, // just below halfway: f32::MAX
+            1.401298464324817e-45,
+            7.006492321624085e-46, // half the smallest f32 subnormal: ties to 0
+            7.006492321624087e-46, // just above: rounds up
+            1.1754942106924411e-38,
+            f64::INFINITY,
+            1.0 + f64::EPSILON,
+            0.1,
+        ];
+        for x in cases {
+            for x in [x, -x] {
+                assert_eq!(
+                    to_f32(x).to_bits(),
+                    (black_box(x) as f32).to_bits(),
+                    "{x:e}"
+                );
+            }
+            if x > 0.0 && x.is_finite() {
+                assert_eq!(recip(x).to_bits(), (1.0 / black_box(x)).to_bits(), "{x:e}");
+                for y in cases.into_iter().filter(|y| y.is_finite()) {
+                    assert_eq!(
+                        mul(x, y).to_bits(),
+                        (black_box(x) * y).to_bits(),
+                        "{x:e}·{y:e}"
+                    );
+                }
+            }
+        }
+        for nan in [f64::NAN, -f64::NAN, f64::from_bits(0x7ff0_0000_2000_0001)] {
+            assert_eq!(to_f32(nan).to_bits(), (black_box(nan) as f32).to_bits());
+        }
+    }
+}
