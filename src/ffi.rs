@@ -353,7 +353,6 @@ pub extern "C" fn gradstep_path_name(path: u32) -> *const c_char {
         Ok("sse2") => c"sse2",
         Ok("simd128") => c"simd128",
         Ok("neon") => c"neon",
-        Ok("scalar arrays") => c"scalar arrays",
         Ok("avx2") => c"avx2",
         Ok("avx512f") => c"avx512f",
         _ => c"unknown",

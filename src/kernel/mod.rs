@@ -15,7 +15,7 @@ use crate::reference::{self, Rows};
 use fused::{Consts, Dynamic, specialize};
 
 /// Whether `wide` compiled a vector backend for this target (SSE, simd128 or NEON) rather than
-/// plain arrays.
+/// plain arrays (where [`Path::Wide`] runs the scalar code instead).
 const WIDE_IS_SIMD: bool = cfg!(any(
     target_feature = "sse",
     target_feature = "simd128",
