@@ -525,6 +525,7 @@ proptest! {
 
 /// Shards really can run on threads at once: the plan is shared, the buffers are disjoint.
 #[test]
+#[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
 fn shards_on_threads() {
     let table = [0.1f32; 4];
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
