@@ -253,6 +253,17 @@ fn selected_path_is_available_and_reported() {
     );
     // The scalar fallback and wide's path exist on every target.
     assert!(Path::Scalar.is_available() && Path::Wide.is_available());
+    // CI's cross runs really test the vector backends: NEON under qemu-aarch64, simd128 in node.
+    if cfg!(target_arch = "aarch64") {
+        assert_eq!(Path::Wide.instruction_set(), "neon");
+    }
+    if cfg!(target_arch = "wasm32") {
+        assert_eq!(
+            Path::Wide.instruction_set(),
+            "simd128",
+            "built without +simd128"
+        );
+    }
 }
 
 #[test]
