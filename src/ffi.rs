@@ -1550,6 +1550,8 @@ pub unsafe extern "C" fn gradstep_optimizer_begin_step(
     token: *mut u32,
 ) -> Status {
     status(|| {
+        // a bad `token` fails the call before the step is planned
+        check(token, 1)?;
         // SAFETY: the caller's contract for the optimizer.
         let (o, tensors, groups) = unsafe { open(opt)? };
         let mut core = o.core(tensors)?;
@@ -1626,6 +1628,9 @@ pub unsafe extern "C" fn gradstep_optimizer_elements(
     status(|| {
         // SAFETY: the caller's contract for all pointers.
         unsafe {
+            // both results checked first, so that a bad `len` does not leave `*offset` written
+            check(offset, 1)?;
+            check(len, 1)?;
             let (_, tensors, _) = open(opt)?;
             let r = crate::group::element_range(tensors, first, end)?;
             put(offset, r.start)?;
@@ -1663,6 +1668,8 @@ pub unsafe extern "C" fn gradstep_optimizer_save(
     written: *mut usize,
 ) -> Status {
     status(|| {
+        // a bad `written` fails the call before `out` is written
+        check(written, 1)?;
         // SAFETY: the caller's contract for the optimizer and the buffers.
         let (o, tensors, groups) = unsafe { open(opt)? };
         // SAFETY: as above.

@@ -283,6 +283,24 @@ mod tests {
     }
 
     #[test]
+    fn negative_zero_is_a_valid_zero() {
+        // −0 ≥ 0: accepted wherever 0 is, and it switches off what 0 switches off (a fuzzer found
+        // `GradPrep::new(-0.0, L)` panicking)
+        assert_eq!(GradPrep::new(-0.0, 1.0).unwrap(), GradPrep::NONE);
+        assert_eq!(GradPrep::new(-0.0, 2.0).unwrap().decay(), None);
+        assert_eq!(GradPrep::new(0.5, 2.0).unwrap().decay(), Some(1.0));
+        assert_eq!(
+            GradPrep::new(0.0, -0.0),
+            Err(Error::NotPositive(Param::LossScale))
+        );
+        let p = GradPrep::NONE;
+        let m = MomentumStep::new(-0.0, -0.0, false, p).unwrap();
+        assert_eq!(m.momentum().to_bits(), (-0.0f32).to_bits());
+        assert!(SgdStep::new(0.1, 0.9, -0.0, true, p).is_ok());
+        assert!(SgdStep::new(-0.0, 0.0, 0.0, false, p).is_ok());
+    }
+
+    #[test]
     fn grad_prep_rejects_bad_values() {
         use Param::*;
         assert_eq!(GradPrep::new(-0.1, 1.0), Err(Error::Negative(WeightDecay)));

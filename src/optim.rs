@@ -238,16 +238,27 @@ impl<'a, U: Update> Core<'a, U> {
 
     /// Computes every group's `lr(k)` for `k` = the global step; nothing else changes.
     pub fn begin<G: GroupLike>(&mut self, groups: &mut [G]) -> Result<StepToken, Error> {
-        if self.step == u32::MAX {
-            return Err(Error::StepOverflow);
-        }
-        self.planned = None;
+        // checked first, so that a failure leaves the groups (and a step already planned) as
+        // they were
+        self.check_plan(groups)?;
         for g in groups.iter_mut() {
             let lr = g.lr_source().at(self.step)?;
             g.set_planned(lr);
         }
         self.planned = Some(self.step);
         Ok(StepToken { step: self.step })
+    }
+
+    /// Checks that step `k` can be planned: `k + 1` fits the counter and every group has
+    /// `lr(k)`.
+    fn check_plan<G: GroupLike>(&self, groups: &[G]) -> Result<(), Error> {
+        if self.step == u32::MAX {
+            return Err(Error::StepOverflow);
+        }
+        for g in groups {
+            g.lr_source().at(self.step)?;
+        }
+        Ok(())
     }
 
     /// Updates tensors `range` (their elements are the whole of the given buffers).
@@ -263,6 +274,19 @@ impl<'a, U: Update> Core<'a, U> {
         if self.planned != Some(token.step) {
             return Err(Error::StaleStep);
         }
+        self.check_buffers(range.clone(), params, grads, state)?;
+        self.update(groups, range, params, grads, state)
+    }
+
+    /// Checks the buffers of tensors `range`: their lengths and, if asked, that the gradients
+    /// are finite.
+    fn check_buffers(
+        &self,
+        range: Range<usize>,
+        params: &[f32],
+        grads: &[f32],
+        state: &[f32],
+    ) -> Result<(), Error> {
         let elements = group::element_range(self.tensors, range.start, range.end)?;
         check_len(Buffer::Params, elements.len(), params.len())?;
         check_len(Buffer::Grads, elements.len(), grads.len())?;
@@ -272,6 +296,20 @@ impl<'a, U: Update> Core<'a, U> {
         {
             return Err(Error::NonFiniteGradient { index });
         }
+        Ok(())
+    }
+
+    /// Updates tensors `range` with the groups' planned learning rates, on buffers that
+    /// [`Core::check_buffers`] accepted (the errors left are those the layout's validation
+    /// rules out).
+    fn update<G: GroupLike>(
+        &self,
+        groups: &[G],
+        range: Range<usize>,
+        params: &mut [f32],
+        grads: &[f32],
+        state: &mut [f32],
+    ) -> Result<(), Error> {
         let mut offset = 0;
         for (i, t) in self.tensors[range.clone()].iter().enumerate() {
             let g = groups.get(t.group).ok_or(Error::GroupOutOfRange {
@@ -315,8 +353,13 @@ impl<'a, U: Update> Core<'a, U> {
         grads: &[f32],
         state: &mut [f32],
     ) -> Result<(), Error> {
+        // everything that can fail is checked before anything changes (a step planned by
+        // `begin` included): the learning rates, then the buffers
+        let all = 0..self.tensors.len();
+        self.check_plan(groups)?;
+        self.check_buffers(all.clone(), params, grads, state)?;
         let token = self.begin(groups)?;
-        self.apply(groups, &token, 0..self.tensors.len(), params, grads, state)?;
+        self.update(groups, all, params, grads, state)?;
         self.end(token)
     }
 

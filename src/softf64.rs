@@ -138,11 +138,13 @@ pub(crate) fn to_f32(x: f64) -> f32 {
     f32::from_bits(sign | out)
 }
 
-/// `a·b` of finite `a, b ≥ 0`, rounded to `f64` (infinite when it overflows).
+/// `a·b` of finite `a, b ≥ 0` (−0 included), rounded to `f64` (infinite when it overflows).
 pub(crate) fn mul(a: f64, b: f64) -> f64 {
     let (a, b) = (a.to_bits(), b.to_bits());
-    if a == 0 || b == 0 {
-        return 0.0;
+    if a & !SIGN == 0 || b & !SIGN == 0 {
+        // a zero of either sign: the product is a zero with the signs' exclusive or, as in IEEE
+        // 754 (`unpack` needs a non-zero significand)
+        return f64::from_bits((a ^ b) & SIGN);
     }
     let (sa, ea) = unpack(a);
     let (sb, eb) = unpack(b);
@@ -285,6 +287,25 @@ mod tests {
                 a.to_bits(),
                 b.to_bits()
             );
+        }
+    }
+
+    #[test]
+    fn mul_of_signed_zeros_is_the_f64_product() {
+        // −0 is a valid weight decay (it is ≥ 0): a fuzzer found `mul(-0.0, L)` panicking
+        let mut rng = Rng(0x2f1d_6a0c_93b4_e57d);
+        let others = (0..64).map(|_| {
+            let field = rng.field();
+            rng.positive(field)
+        });
+        for b in [0.0, 1.0, f64::MIN_POSITIVE, 5e-324, f64::MAX]
+            .into_iter()
+            .chain(others)
+        {
+            for (a, b) in [(0.0, b), (-0.0, b), (b, 0.0), (b, -0.0)] {
+                let want = black_box(a) * black_box(b);
+                assert_eq!(mul(a, b).to_bits(), want.to_bits(), "{a:e} * {b:e}");
+            }
         }
     }
 

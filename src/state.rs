@@ -27,9 +27,13 @@ const HEADER: usize = 4 + 2 + 1 + 1 + 4 + 4 + 8;
 /// The marker of a group whose learning rate is not static (a NaN, which no static lr is).
 const NOT_STATIC: u32 = 0xffff_ffff;
 
-/// The number of bytes saved for `groups` groups and a state of `len` elements.
+/// The number of bytes saved for `groups` groups and a state of `len` elements; `usize::MAX`
+/// (a length no buffer has, so saving and restoring fail with a length error) when that does not
+/// fit a `usize` (a layout may declare more elements than memory holds).
 pub(crate) fn saved_len(groups: usize, len: usize) -> usize {
-    HEADER + 4 * groups + 4 * len + 4
+    (HEADER + 4)
+        .saturating_add(groups.saturating_mul(4))
+        .saturating_add(len.saturating_mul(4))
 }
 
 /// FNV-1a, 32 bits: enough to notice damaged bytes, small enough for a microcontroller.

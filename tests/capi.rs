@@ -462,3 +462,172 @@ fn optimizer_round_trip() {
         );
     }
 }
+
+/// Calls that fail change nothing, even when they fail on their result pointer or after the
+/// step was planned (each case was found by `fuzz/fuzz_targets/capi.rs`).
+#[test]
+fn failed_calls_change_nothing() {
+    let tensors = [Tensor {
+        len: 4,
+        rows: 0,
+        group: 0,
+    }];
+    // SAFETY: as above; the pointers are live, or deliberately null or misaligned.
+    unsafe {
+        let mut groups = [gradstep_group_static(0.1, -0.0, 0)];
+        let settings = gradstep_momentum_settings_default(0.9);
+        let mut opt = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        // a weight decay of −0 is a zero weight decay
+        ok(gradstep_momentum_init(
+            &mut opt,
+            tensors.as_ptr(),
+            1,
+            groups.as_mut_ptr(),
+            1,
+            &settings,
+        ));
+        let (mut w, mut g, mut m) = ([0.5f32; 4], [0.25f32; 4], [0.0f32; 4]);
+
+        // a failed step leaves no step planned: its token (0) is not accepted afterwards
+        g[2] = f32::NAN;
+        let mut checked = settings;
+        checked.check_finite = 1;
+        let mut opt_checked = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        ok(gradstep_momentum_init(
+            &mut opt_checked,
+            tensors.as_ptr(),
+            1,
+            groups.as_mut_ptr(),
+            1,
+            &checked,
+        ));
+        assert_eq!(
+            gradstep_optimizer_step(
+                &mut opt_checked,
+                w.as_mut_ptr(),
+                g.as_ptr(),
+                m.as_mut_ptr(),
+                4
+            ),
+            Status::NonFiniteGradient
+        );
+        assert_eq!(
+            gradstep_optimizer_step_shard(
+                &opt_checked,
+                0,
+                0,
+                1,
+                w.as_mut_ptr(),
+                g.as_ptr(),
+                m.as_mut_ptr(),
+                4
+            ),
+            Status::StaleStep
+        );
+        assert_eq!(
+            gradstep_optimizer_end_step(&mut opt_checked, 0),
+            Status::StaleStep
+        );
+        assert_eq!(
+            gradstep_optimizer_step(&mut opt, w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), 3),
+            Status::LengthMismatch
+        );
+        assert_eq!(gradstep_optimizer_end_step(&mut opt, 0), Status::StaleStep);
+        g[2] = 0.25;
+
+        // a bad token pointer fails begin_step before it plans the step
+        let odd_u32 = (m.as_mut_ptr() as *mut u8).add(1) as *mut u32;
+        assert_eq!(
+            gradstep_optimizer_begin_step(&mut opt, null_mut()),
+            Status::NullPointer
+        );
+        assert_eq!(
+            gradstep_optimizer_begin_step(&mut opt, odd_u32),
+            Status::Misaligned
+        );
+        assert_eq!(gradstep_optimizer_end_step(&mut opt, 0), Status::StaleStep);
+
+        // a bad `len` pointer leaves `*offset` alone
+        let mut offset = 7usize;
+        assert_eq!(
+            gradstep_optimizer_elements(&mut opt, 0, 1, &mut offset, null_mut()),
+            Status::NullPointer
+        );
+        assert_eq!(offset, 7);
+
+        // a bad `written` pointer leaves `out` alone
+        let mut saved = [0xaau8; 64];
+        let odd_usize = (saved.as_mut_ptr()).add(1) as *mut usize;
+        assert_eq!(
+            gradstep_optimizer_save(
+                &mut opt,
+                m.as_ptr(),
+                4,
+                saved.as_mut_ptr(),
+                saved.len(),
+                null_mut()
+            ),
+            Status::NullPointer
+        );
+        let mut other = [0xaau8; 64];
+        assert_eq!(
+            gradstep_optimizer_save(
+                &mut opt,
+                m.as_ptr(),
+                4,
+                other.as_mut_ptr(),
+                other.len(),
+                odd_usize
+            ),
+            Status::Misaligned
+        );
+        assert!(saved.iter().chain(&other).all(|&b| b == 0xaa));
+
+        // and a good step still works, from step 0
+        ok(gradstep_optimizer_step(
+            &mut opt,
+            w.as_mut_ptr(),
+            g.as_ptr(),
+            m.as_mut_ptr(),
+            4,
+        ));
+        let mut step = 9u32;
+        ok(gradstep_optimizer_global_step(&mut opt, &mut step));
+        assert_eq!(step, 1);
+        // w − 0.1·0.25 in f32 (no weight decay)
+        assert_eq!(w, [0.5f32 - 0.1f32 * 0.25f32; 4]);
+    }
+}
+
+/// A layout may declare more elements than memory holds; the saved length then saturates (no
+/// buffer is that long, so saving fails with a length error) instead of overflowing.
+#[test]
+fn saved_len_of_a_huge_layout_saturates() {
+    let tensors = [Tensor {
+        len: usize::MAX / 2,
+        rows: 0,
+        group: 0,
+    }];
+    // SAFETY: as above.
+    unsafe {
+        let mut groups = [gradstep_group_static(0.1, 0.0, 0)];
+        let settings = gradstep_momentum_settings_default(0.9);
+        let mut opt = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        ok(gradstep_momentum_init(
+            &mut opt,
+            tensors.as_ptr(),
+            1,
+            groups.as_mut_ptr(),
+            1,
+            &settings,
+        ));
+        let mut n = 0usize;
+        ok(gradstep_optimizer_saved_len(&mut opt, &mut n));
+        assert_eq!(n, usize::MAX);
+        let (m, mut out, mut written) = ([0.0f32; 4], [0u8; 64], 0usize);
+        assert_eq!(
+            gradstep_optimizer_save(&mut opt, m.as_ptr(), 4, out.as_mut_ptr(), 64, &mut written),
+            Status::LengthMismatch
+        );
+    }
+}

@@ -176,13 +176,48 @@ fn a_failed_step_changes_nothing() {
     );
     unchanged(&w, &m, &opt);
     assert_eq!(opt.lr(0), Err(Error::PastTableEnd { step: 3, len: 3 }));
-    // the learning rates are planned before the buffers are even looked at
+    // the learning rates are checked before the buffers are even looked at
     assert_eq!(
         opt.step(&mut w[..LEN - 1], &grads(3), &mut m),
         Err(Error::PastTableEnd { step: 3, len: 3 })
     );
     assert!(opt.begin_step().is_err());
     unchanged(&w, &m, &opt);
+}
+
+/// A failed whole step leaves a step planned by `begin_step` as it was: its token still works,
+/// with the learning rates it planned (not those set since).
+#[test]
+fn a_failed_step_keeps_the_planned_step() {
+    let table = [0.1f32; 4];
+    let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
+    let mut s = settings();
+    s.check_finite = true;
+    let mut planned = Momentum::new(&TENSORS, groups(&table, &schedule), s).unwrap();
+    let mut twin = Momentum::new(&TENSORS, groups(&table, &schedule), s).unwrap();
+    let (mut w, mut m) = (values(4, LEN, 1.0), vec![0.0; LEN]);
+    let (mut w2, mut m2) = (w.clone(), m.clone());
+    let mut bad = grads(0);
+    bad[7] = f32::NAN;
+    let token = planned.begin_step().unwrap();
+    let token2 = twin.begin_step().unwrap();
+    planned.set_lr(1, 0.5).unwrap();
+    twin.set_lr(1, 0.5).unwrap();
+    // fails on the gradients, after the learning rates were checked
+    assert_eq!(
+        planned.step(&mut w, &bad, &mut m),
+        Err(Error::NonFiniteGradient { index: 7 })
+    );
+    planned
+        .step_shard(&token, 0..5, &mut w, &grads(0), &mut m)
+        .unwrap();
+    planned.end_step(token).unwrap();
+    twin.step_shard(&token2, 0..5, &mut w2, &grads(0), &mut m2)
+        .unwrap();
+    twin.end_step(token2).unwrap();
+    assert_eq!(first_difference(&w, &w2), None);
+    assert_eq!(first_difference(&m, &m2), None);
+    assert_eq!(planned.global_step(), 1);
 }
 
 #[test]
