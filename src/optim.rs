@@ -238,27 +238,19 @@ impl<'a, U: Update> Core<'a, U> {
 
     /// Computes every group's `lr(k)` for `k` = the global step; nothing else changes.
     pub fn begin<G: GroupLike>(&mut self, groups: &mut [G]) -> Result<StepToken, Error> {
-        // checked first, so that a failure leaves the groups (and a step already planned) as
-        // they were
-        self.check_plan(groups)?;
+        if self.step == u32::MAX {
+            return Err(Error::StepOverflow);
+        }
+        // A failure here drops no plan: a step planned before is this same step `k` (only
+        // `end` and `restore` change `k`, and both drop the plan), whose learning rates were
+        // found then and still are (a static one may change, but stays valid).
+        self.planned = None;
         for g in groups.iter_mut() {
             let lr = g.lr_source().at(self.step)?;
             g.set_planned(lr);
         }
         self.planned = Some(self.step);
         Ok(StepToken { step: self.step })
-    }
-
-    /// Checks that step `k` can be planned: `k + 1` fits the counter and every group has
-    /// `lr(k)`.
-    fn check_plan<G: GroupLike>(&self, groups: &[G]) -> Result<(), Error> {
-        if self.step == u32::MAX {
-            return Err(Error::StepOverflow);
-        }
-        for g in groups {
-            g.lr_source().at(self.step)?;
-        }
-        Ok(())
     }
 
     /// Updates tensors `range` (their elements are the whole of the given buffers).
@@ -353,10 +345,9 @@ impl<'a, U: Update> Core<'a, U> {
         grads: &[f32],
         state: &mut [f32],
     ) -> Result<(), Error> {
-        // everything that can fail is checked before anything changes (a step planned by
-        // `begin` included): the learning rates, then the buffers
+        // the buffers first: past them, only `begin` can fail, and then nothing has changed
+        // (a step planned by `begin_step` included)
         let all = 0..self.tensors.len();
-        self.check_plan(groups)?;
         self.check_buffers(all.clone(), params, grads, state)?;
         let token = self.begin(groups)?;
         self.update(groups, all, params, grads, state)?;

@@ -105,8 +105,8 @@ fn shift_right_even(sig: u64, shift: u32, sticky: bool) -> u64 {
     q + up as u64
 }
 
-/// The significand of a finite nonzero `f64` with its top bit at bit 63, and the exponent with
-/// `|x| = sig·2^exp`.
+/// The significand of a finite `f64` with its top bit at bit 63 (0 for ±0), and the exponent
+/// with `|x| = sig·2^exp`.
 #[inline(never)]
 fn unpack(bits: u64) -> (u64, i32) {
     let field = ((bits >> 52) & 0x7ff) as i32;
@@ -116,7 +116,8 @@ fn unpack(bits: u64) -> (u64, i32) {
         ((bits & FRAC) | (1 << 52), field - 1075)
     };
     let lz = sig.leading_zeros();
-    (sig << lz, exp - lz as i32)
+    // a zero significand (±0) stays 0: its shift of 64 is masked to 0
+    (sig << (lz & 63), exp - lz as i32)
 }
 
 /// `F(x)`: `x as f32`, round to nearest, ties to even.
@@ -141,16 +142,17 @@ pub(crate) fn to_f32(x: f64) -> f32 {
 /// `a·b` of finite `a, b ≥ 0` (−0 included), rounded to `f64` (infinite when it overflows).
 pub(crate) fn mul(a: f64, b: f64) -> f64 {
     let (a, b) = (a.to_bits(), b.to_bits());
-    if a & !SIGN == 0 || b & !SIGN == 0 {
-        // a zero of either sign: the product is a zero with the signs' exclusive or, as in IEEE
-        // 754 (`unpack` needs a non-zero significand)
-        return f64::from_bits((a ^ b) & SIGN);
-    }
     let (sa, ea) = unpack(a);
     let (sb, eb) = unpack(b);
     // sa·sb lies in [2^126, 2^128): its high half holds at least 63 bits, more than the 53 and the
     // rounding bit needed; the low half only tells whether anything lies below.
     let (hi, lo) = mul_wide(sa, sb);
+    if hi == 0 {
+        // a factor is ±0 (`unpack` gives it significand 0): the product is a zero with the
+        // signs' exclusive or, as in IEEE 754. (Tested here, on the product, rather than on the
+        // operands' bits, which LLVM turns into an `f64` comparison: a soft-float call on an M4F.)
+        return f64::from_bits((a ^ b) & SIGN);
+    }
     f64::from_bits(F64.round(hi, ea + eb + 64, lo != 0))
 }
 

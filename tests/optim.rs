@@ -176,10 +176,14 @@ fn a_failed_step_changes_nothing() {
     );
     unchanged(&w, &m, &opt);
     assert_eq!(opt.lr(0), Err(Error::PastTableEnd { step: 3, len: 3 }));
-    // the learning rates are checked before the buffers are even looked at
+    // wrong buffers and no learning rate: the buffers are checked first
     assert_eq!(
         opt.step(&mut w[..LEN - 1], &grads(3), &mut m),
-        Err(Error::PastTableEnd { step: 3, len: 3 })
+        Err(Error::LengthMismatch {
+            buffer: Buffer::Params,
+            expected: LEN,
+            actual: LEN - 1
+        })
     );
     assert!(opt.begin_step().is_err());
     unchanged(&w, &m, &opt);
