@@ -1550,10 +1550,10 @@ pub unsafe extern "C" fn gradstep_optimizer_begin_step(
     token: *mut u32,
 ) -> Status {
     status(|| {
-        // a bad `token` fails the call before the step is planned
-        check(token, 1)?;
         // SAFETY: the caller's contract for the optimizer.
         let (o, tensors, groups) = unsafe { open(opt)? };
+        // a bad `token` fails the call before the step is planned
+        check(token, 1)?;
         let mut core = o.core(tensors)?;
         let result = each!(&mut core, |c| c.begin(groups));
         o.store(&core);
@@ -1628,10 +1628,10 @@ pub unsafe extern "C" fn gradstep_optimizer_elements(
     status(|| {
         // SAFETY: the caller's contract for all pointers.
         unsafe {
+            let (_, tensors, _) = open(opt)?;
             // both results checked first, so that a bad `len` does not leave `*offset` written
             check(offset, 1)?;
             check(len, 1)?;
-            let (_, tensors, _) = open(opt)?;
             let r = crate::group::element_range(tensors, first, end)?;
             put(offset, r.start)?;
             put(len, r.len())
@@ -1668,10 +1668,10 @@ pub unsafe extern "C" fn gradstep_optimizer_save(
     written: *mut usize,
 ) -> Status {
     status(|| {
-        // a bad `written` fails the call before `out` is written
-        check(written, 1)?;
         // SAFETY: the caller's contract for the optimizer and the buffers.
         let (o, tensors, groups) = unsafe { open(opt)? };
+        // a bad `written` fails the call before `out` is written
+        check(written, 1)?;
         // SAFETY: as above.
         let (s, bytes) = unsafe { (slice(state, state_len)?, slice_mut(out, out_len)?) };
         let n = each!(o.core(tensors)?, |c| state::save(&c, groups, s, bytes))?;
