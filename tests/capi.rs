@@ -492,12 +492,14 @@ fn failed_calls_change_nothing() {
         g[2] = f32::NAN;
         let mut checked = settings;
         checked.check_finite = 1;
+        // its own groups: an optimizer's groups are its own for its lifetime
+        let mut groups_checked = [gradstep_group_static(0.1, -0.0, 0)];
         let mut opt_checked = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
         ok(gradstep_momentum_init(
             &mut opt_checked,
             tensors.as_ptr(),
             1,
-            groups.as_mut_ptr(),
+            groups_checked.as_mut_ptr(),
             1,
             &checked,
         ));
