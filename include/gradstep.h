@@ -766,7 +766,8 @@ gradstep_status gradstep_optimizer_elements(gradstep_optimizer *opt,
                                             size_t *len);
 
 /**
- * The number of bytes `gradstep_optimizer_save` writes, into `*out`.
+ * The number of bytes `gradstep_optimizer_save` writes, into `*out` (`SIZE_MAX` for a layout
+ * larger than memory, which no buffer can hold).
  */
 gradstep_status gradstep_optimizer_saved_len(gradstep_optimizer *opt, size_t *out);
 

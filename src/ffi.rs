@@ -1639,7 +1639,8 @@ pub unsafe extern "C" fn gradstep_optimizer_elements(
     })
 }
 
-/// The number of bytes `gradstep_optimizer_save` writes, into `*out`.
+/// The number of bytes `gradstep_optimizer_save` writes, into `*out` (`SIZE_MAX` for a layout
+/// larger than memory, which no buffer can hold).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gradstep_optimizer_saved_len(
     opt: *mut COptimizer,

@@ -612,7 +612,8 @@ impl<'a, U: Update, S: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>> Optimizer<'a, U,
         self.core.total == 0
     }
 
-    /// The number of bytes [`Optimizer::save`] writes.
+    /// The number of bytes [`Optimizer::save`] writes (`usize::MAX` for a layout larger than
+    /// memory, which no buffer can hold).
     pub fn saved_len(&self) -> usize {
         state::saved_len(self.groups.as_ref().len(), self.core.total)
     }

@@ -144,8 +144,8 @@ pub(crate) fn mul(a: f64, b: f64) -> f64 {
     let (a, b) = (a.to_bits(), b.to_bits());
     let (sa, ea) = unpack(a);
     let (sb, eb) = unpack(b);
-    // sa·sb lies in [2^126, 2^128): its high half holds at least 63 bits, more than the 53 and the
-    // rounding bit needed; the low half only tells whether anything lies below.
+    // For nonzero factors sa·sb lies in [2^126, 2^128): its high half holds at least 63 bits, more
+    // than the 53 and the rounding bit needed; the low half only tells whether anything lies below.
     let (hi, lo) = mul_wide(sa, sb);
     if hi == 0 {
         // a factor is ±0 (`unpack` gives it significand 0): the product is a zero with the
