@@ -12,7 +12,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
-use gradstep::kernel::{self, Path};
+use gradstep::kernel::{self, Backend};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -114,38 +114,38 @@ fn floor_avx512(w: &mut [f32], g: &[f32], s: &mut [f32]) {
 }
 
 fn floor(w: &mut [f32], g: &[f32], s: &mut [f32]) {
-    match Path::selected() {
+    match Backend::selected() {
         // SAFETY: the selected path is available, so the CPU has the feature.
         #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { floor_avx512(w, g, s) },
+        Backend::Avx512 => unsafe { floor_avx512(w, g, s) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { floor_avx2(w, g, s) },
+        Backend::Avx2 => unsafe { floor_avx2(w, g, s) },
         _ => floor_body(w, g, s),
     }
 }
 
 // ----- the kernels under test ---------------------------------------------------------------
 
-type Kernel = fn(Path, &mut [f32], &[f32], &mut [f32]);
+type Kernel = fn(Backend, &mut [f32], &[f32], &mut [f32]);
 
-fn momentum(path: Path, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+fn momentum(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     let step = MomentumStep::new(LR, MU as f64, false, GradPrep::NONE).unwrap();
     kernel::momentum_on(path, w, g, m, None, &step).unwrap();
 }
 
-fn momentum_wd_ls(path: Path, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+fn momentum_wd_ls(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     let prep = GradPrep::new(WD, SCALE).unwrap();
     let step = MomentumStep::new(LR, MU as f64, false, prep).unwrap();
     kernel::momentum_on(path, w, g, m, None, &step).unwrap();
 }
 
-fn nesterov(path: Path, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+fn nesterov(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     let step = MomentumStep::new(LR, MU as f64, true, GradPrep::NONE).unwrap();
     kernel::momentum_on(path, w, g, m, None, &step).unwrap();
 }
 
-fn sgd(path: Path, w: &mut [f32], g: &[f32], a: &mut [f32]) {
+fn sgd(path: Backend, w: &mut [f32], g: &[f32], a: &mut [f32]) {
     let step = SgdStep::new(LR, MU as f64, DAMP as f64, false, GradPrep::NONE).unwrap();
     kernel::sgd_on(path, w, g, a, None, &step).unwrap();
 }
@@ -175,7 +175,7 @@ fn configure<'c>(
 }
 
 fn kernels(c: &mut Criterion) {
-    let path = Path::selected();
+    let path = Backend::selected();
     eprintln!(
         "selected path: {} ({})",
         path.name(),
@@ -207,7 +207,7 @@ fn paths(c: &mut Criterion) {
     for n in SIZES {
         let mut b = Buffers::new(n);
         let mut group = configure(c, "paths", n);
-        for path in Path::ALL.into_iter().filter(|p| p.is_available()) {
+        for path in Backend::ALL.into_iter().filter(|p| p.is_available()) {
             group.bench_function(BenchmarkId::new(path.name(), n), |bench| {
                 bench.iter(|| momentum(path, &mut b.w, black_box(&b.g), &mut b.s))
             });

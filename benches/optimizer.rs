@@ -11,12 +11,12 @@
 //! `tools/bench_table.py` prints the ratios.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gradstep::group::{Group, GroupTable, Tensor};
+use gradstep::{Group, Tensor};
 use gradstep::hyper::{GradPrep, MomentumStep};
 use gradstep::kernel;
-use gradstep::lr::Lr;
+use gradstep::Lr;
 use gradstep::lr::schedule::CosineDecayLr;
-use gradstep::optim::{Momentum, MomentumSettings};
+use gradstep::{Momentum, MomentumSettings};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -98,13 +98,12 @@ fn buffers(n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
 fn model(c: &mut Criterion, name: &str, tensors: &[Tensor]) {
     let n: usize = tensors.iter().map(|t| t.len).sum();
     let schedule = CosineDecayLr::new(1e-4, 0.1, 1_000_000).unwrap();
-    let groups = GroupTable::new([
+    let groups = [
         Group::new(Lr::Schedule(&schedule), 1e-4, false).unwrap(),
-        Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap(),
-        Group::new(Lr::fixed(0.1).unwrap(), 1e-4, false).unwrap(),
-        Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap(),
-    ])
-    .unwrap();
+        Group::new(Lr::new_static(0.1).unwrap(), 0.0, false).unwrap(),
+        Group::new(Lr::new_static(0.1).unwrap(), 1e-4, false).unwrap(),
+        Group::new(Lr::new_static(0.1).unwrap(), 0.0, false).unwrap(),
+    ];
     let mut opt = Momentum::new(tensors, groups, MomentumSettings::new(0.9)).unwrap();
     let pass = MomentumStep::new(0.1, 0.9, false, GradPrep::new(1e-4, 1.0).unwrap()).unwrap();
     let (mut w, g, mut s) = buffers(n);

@@ -4,8 +4,10 @@
 //!
 //!     cargo run --release --example step
 
+use std::num::NonZeroUsize;
+
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
-use gradstep::kernel::{self, Path};
+use gradstep::kernel::{self, Backend};
 use gradstep::{Error, reference};
 
 /// The loss is ½‖w − target‖²; its gradient is w − target.
@@ -34,7 +36,7 @@ fn scaled_grads(w: &[f32]) -> [f32; 6] {
 }
 
 fn main() -> Result<(), Error> {
-    let path = Path::selected();
+    let path = Backend::selected();
     println!("kernel path: {} ({})", path.name(), path.instruction_set());
 
     let prep = GradPrep::new(1e-4, LOSS_SCALE)?;
@@ -75,7 +77,7 @@ fn main() -> Result<(), Error> {
     let (mut w, mut m) = ([0.0f32; 6], [0.0f32; 6]);
     let g = [1.0f32, 2.0, 3.0, -1.0, 0.0, 4.0];
     let step = MomentumStep::new(0.5, 0.0, false, GradPrep::NONE)?;
-    kernel::momentum(&mut w, &g, &mut m, Some(2), &step)?;
+    kernel::momentum(&mut w, &g, &mut m, NonZeroUsize::new(2), &step)?;
     println!("grads {g:?} -> update direction {m:?}");
     Ok(())
 }

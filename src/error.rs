@@ -117,13 +117,16 @@ pub enum SavedStateProblem {
     NotASavedState,
     /// They were written by a format version this build does not read.
     Version,
-    /// They were saved by the other optimizer (Momentum against SGD).
+    /// They were saved by another kind of optimizer (Momentum against SGD, say).
     Optimizer,
     /// They hold a different number of groups, or a group whose learning rate is static where
     /// this optimizer's is not (or the other way round).
     Groups,
-    /// They hold a state buffer of a different length.
+    /// They hold state of a different length, or a different number of state buffers.
     Length,
+    /// The optimizer's own values in them (SGD's first-step flag, Adam's beta powers) are not
+    /// values it can hold.
+    Scalars,
     /// Their checksum does not match: the bytes were damaged.
     Checksum,
 }
@@ -141,7 +144,7 @@ pub enum Error {
         /// The length it has.
         actual: usize,
     },
-    /// A centralized tensor's row count is zero or does not divide its length.
+    /// A centralized tensor's row count does not divide its length.
     BadRows {
         /// The tensor's length.
         len: usize,
@@ -156,8 +159,8 @@ pub enum Error {
     NotPositive(Param),
     /// SGD's Nesterov momentum needs `momentum > 0` and `dampening == 0` (MindSpore's rule).
     NesterovNeedsMomentum,
-    /// The requested kernel path is not available on this CPU or in this build.
-    PathUnavailable,
+    /// The requested kernel backend is not available on this CPU or in this build.
+    BackendUnavailable,
     /// A cosine decay's `min_lr` is not below its `max_lr`.
     MinLrNotBelowMaxLr,
     /// A milestone of `piecewise_constant_lr` is smaller than the one before it.
@@ -229,6 +232,9 @@ pub enum Error {
     },
     /// A sharded step's token does not belong to the step in progress.
     StaleStep,
+    /// The layout no longer adds up to the length the optimizer was built with (only the C API
+    /// can cause this: its layout is the caller's memory, re-read at every call).
+    LayoutChanged,
     /// The step counter is at its maximum.
     StepOverflow,
     /// Saved optimizer state that cannot be restored.
@@ -249,7 +255,7 @@ impl fmt::Display for Error {
             ),
             Error::BadRows { len, rows } => write!(
                 f,
-                "row count {rows} is zero or does not divide the tensor length {len}"
+                "row count {rows} does not divide the tensor length {len}"
             ),
             Error::NotFinite(p) => write!(f, "{} is not finite", p.name()),
             Error::Negative(p) => write!(f, "{} is negative", p.name()),
@@ -257,7 +263,9 @@ impl fmt::Display for Error {
             Error::NesterovNeedsMomentum => {
                 f.write_str("nesterov needs momentum > 0 and dampening == 0")
             }
-            Error::PathUnavailable => f.write_str("kernel path not available on this machine"),
+            Error::BackendUnavailable => {
+                f.write_str("the kernel backend is not available on this machine")
+            }
             Error::MinLrNotBelowMaxLr => f.write_str("min_lr is not below max_lr"),
             Error::MilestoneDecreasing { index } => {
                 write!(f, "milestone {index} is smaller than the one before it")
@@ -301,6 +309,9 @@ impl fmt::Display for Error {
                 write!(f, "tensors {start}..{end} are not a range of the layout")
             }
             Error::StaleStep => f.write_str("the token does not belong to the step in progress"),
+            Error::LayoutChanged => {
+                f.write_str("the layout no longer adds up to the optimizer's length")
+            }
             Error::StepOverflow => f.write_str("the step counter is at its maximum"),
             Error::SavedState(p) => write!(f, "saved state cannot be restored: {p:?}"),
         }

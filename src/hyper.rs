@@ -3,52 +3,7 @@
 
 use crate::error::{Error, Param};
 use crate::softf64;
-
-/// `x` must be finite and at least 0.
-pub(crate) fn non_negative(x: f64, p: Param) -> Result<f64, Error> {
-    if !softf64::is_finite(x) {
-        Err(Error::NotFinite(p))
-    } else if softf64::is_negative(x) {
-        Err(Error::Negative(p))
-    } else {
-        Ok(x)
-    }
-}
-
-/// `x` must be finite and greater than 0.
-pub(crate) fn positive(x: f64, p: Param) -> Result<f64, Error> {
-    if !softf64::is_finite(x) {
-        Err(Error::NotFinite(p))
-    } else if !softf64::is_positive(x) {
-        Err(Error::NotPositive(p))
-    } else {
-        Ok(x)
-    }
-}
-
-/// `F(x)`, rejected when the rounding overflows to infinity.
-pub(crate) fn round_f32(x: f64, p: Param) -> Result<f32, Error> {
-    let r = softf64::to_f32(x);
-    if r.to_bits() & 0x7fff_ffff < 0x7f80_0000 {
-        Ok(r)
-    } else {
-        Err(Error::NotFinite(p))
-    }
-}
-
-/// An `f32` learning rate must be finite and at least 0 (`docs/DESIGN.md`, divergence 4).
-pub(crate) fn learning_rate(lr: f32) -> Result<f32, Error> {
-    // on the bits: two integer compares, where a Cortex-M4F spends a dozen instructions on the
-    // float tests (this runs at every step)
-    let bits = lr.to_bits();
-    if bits & 0x7fff_ffff >= 0x7f80_0000 {
-        Err(Error::NotFinite(Param::LearningRate))
-    } else if bits > 0x8000_0000 {
-        Err(Error::Negative(Param::LearningRate))
-    } else {
-        Ok(lr)
-    }
-}
+use crate::validate::{learning_rate, non_negative, positive, round_f32};
 
 /// Gradient preparation that precedes every update: coupled weight decay (§1.4) and loss-scale
 /// unscaling (§1.6). Gradient centralization (§1.5) is per tensor and is given to the kernels
@@ -274,9 +229,9 @@ mod tests {
     #[test]
     fn grad_prep_rounds_like_mindspore() {
         let p = GradPrep::new(0.01, 3.0).unwrap();
-        // F(0.01·3.0) and F(1/3), as recorded in the golden file's `misc.internal_fixed_lr`
-        assert_eq!(p.decay().unwrap().to_bits(), 0x3cf5c28f);
-        assert_eq!(p.unscale().unwrap().to_bits(), 0x3eaaaaab);
+        // F(0.01·3.0) and F(1/3): the product and quotient in f64 (the host's FPU), rounded once
+        assert_eq!(p.decay().unwrap().to_bits(), ((0.01f64 * 3.0) as f32).to_bits());
+        assert_eq!(p.unscale().unwrap().to_bits(), ((1.0f64 / 3.0) as f32).to_bits());
         assert_eq!(GradPrep::new(0.0, 1.0).unwrap(), GradPrep::NONE);
         assert_eq!(GradPrep::new(0.0, 2.0).unwrap().decay(), None);
         assert_eq!(GradPrep::new(0.1, 1.0).unwrap().unscale(), None);
@@ -360,7 +315,7 @@ mod tests {
                 .unwrap()
                 .momentum()
                 .to_bits(),
-            0x3f666666
+            (0.9f64 as f32).to_bits()
         );
 
         assert_eq!(

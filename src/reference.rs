@@ -13,6 +13,8 @@
 //!    the element's row (see [`row_sum`] for the one summation order);
 //! 3. loss-scale unscaling `g ← g ⊗ F(1/L)`, when the loss scale is not 1.
 
+use core::num::NonZeroUsize;
+
 use crate::error::{Buffer, Error};
 use crate::hyper::{GradPrep, MomentumStep, SgdStep};
 
@@ -136,7 +138,7 @@ pub(crate) fn check_tensor(
     params: usize,
     grads: usize,
     state: usize,
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
 ) -> Result<Option<Rows>, Error> {
     if grads != params {
         return Err(Error::LengthMismatch {
@@ -153,21 +155,22 @@ pub(crate) fn check_tensor(
         });
     }
     let rows = match centralize {
-        None => {
-            return Ok((params > 0).then_some(Rows {
+        None => Rows {
+            len: params,
+            centered: false,
+        },
+        Some(rows) if params.is_multiple_of(rows.get()) => Rows {
+            len: params / rows.get(),
+            centered: true,
+        },
+        Some(rows) => {
+            return Err(Error::BadRows {
                 len: params,
-                centered: false,
-            }));
+                rows: rows.get(),
+            });
         }
-        Some(rows) => rows,
     };
-    if rows == 0 || !params.is_multiple_of(rows) {
-        return Err(Error::BadRows { len: params, rows });
-    }
-    Ok((params > 0).then_some(Rows {
-        len: params / rows,
-        centered: true,
-    }))
+    Ok((params > 0).then_some(rows))
 }
 
 /// One momentum step over one tensor, in place.
@@ -178,7 +181,7 @@ pub fn momentum(
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
     step: &MomentumStep,
 ) -> Result<(), Error> {
     let Some(rows) = check_tensor(params.len(), grads.len(), state.len(), centralize)? else {
@@ -205,7 +208,7 @@ pub fn sgd(
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
     step: &SgdStep,
 ) -> Result<(), Error> {
     let Some(rows) = check_tensor(params.len(), grads.len(), state.len(), centralize)? else {
@@ -341,15 +344,14 @@ mod tests {
             })
         );
         assert_eq!(
-            momentum(&mut w, &g, &mut m, Some(4), &step),
+            momentum(&mut w, &g, &mut m, NonZeroUsize::new(4), &step),
             Err(Error::BadRows { len: 6, rows: 4 })
-        );
-        assert_eq!(
-            momentum(&mut w, &g, &mut m, Some(0), &step),
-            Err(Error::BadRows { len: 6, rows: 0 })
         );
         assert_eq!((w, m), ([1.0; 6], [0.0; 6]));
         // empty tensors are fine, with or without rows
-        assert_eq!(momentum(&mut [], &[], &mut [], Some(3), &step), Ok(()));
+        assert_eq!(
+            momentum(&mut [], &[], &mut [], NonZeroUsize::new(3), &step),
+            Ok(())
+        );
     }
 }

@@ -13,6 +13,19 @@ const INF: u64 = 0x7ff0_0000_0000_0000;
 const ONE: u64 = 0x3ff0_0000_0000_0000;
 const FRAC: u64 = (1 << 52) - 1;
 
+/// An `f64` as two words. Structs that keep one this way stay 4-byte aligned: moving
+/// 8-byte-aligned values on a 32-bit core links a second copy routine (`__aeabi_memcpy8`,
+/// `__aeabi_memclr8`) besides the 4-byte ones a firmware has anyway.
+pub(crate) fn to_words(x: f64) -> [u32; 2] {
+    let b = x.to_bits();
+    [b as u32, (b >> 32) as u32]
+}
+
+/// The `f64` of [`to_words`].
+pub(crate) fn from_words(w: [u32; 2]) -> f64 {
+    f64::from_bits(w[0] as u64 | (w[1] as u64) << 32)
+}
+
 /// `x` is neither infinite nor NaN.
 pub(crate) fn is_finite(x: f64) -> bool {
     x.to_bits() & !SIGN < INF

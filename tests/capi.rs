@@ -3,7 +3,7 @@
 #![cfg(feature = "capi")]
 
 use gradstep::ffi::*;
-use gradstep::group::Tensor;
+use gradstep::Tensor;
 use std::ptr::{null, null_mut};
 
 fn ok(s: Status) {

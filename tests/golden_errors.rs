@@ -3,16 +3,15 @@
 //! same acceptance, a documented divergence, or a reason why the case cannot arise in gradstep's
 //! API. `docs/ERRORS.md` holds the same table; this test renders it and checks the docs.
 
-mod common;
-
-use gradstep::group::{Group, GroupTable, Tensor};
+use golden::Golden;
+use gradstep::{Group, Tensor};
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::dynamic;
 use gradstep::lr::schedule::{
-    CosineDecayLr, ExponentialDecayLr, NaturalExpDecayLr, PolynomialDecayLr, WarmUpLr,
+    CosineDecayLr, ExponentialDecayLr, NaturalExpDecayLr, PolynomialDecayLr, WarmupLr,
 };
 use gradstep::lr::{Lr, PastEnd, Table};
-use gradstep::optim::{Momentum, MomentumSettings};
+use gradstep::{Momentum, MomentumSettings};
 use gradstep::{Buffer, Error, Param};
 
 /// What gradstep does with a case.
@@ -70,11 +69,8 @@ const GROUP_STRUCT: &str = "Rust's types: a group is a struct with its fields, n
 fn momentum(tensors: &[Tensor], groups: &[(Lr, f64)]) -> Result<(), Error> {
     let make = |i: usize| Group::new(groups[i].0, groups[i].1, false);
     let s = MomentumSettings::new(0.9);
-    if groups.len() == 1 {
-        Momentum::new(tensors, GroupTable::new([make(0)?])?, s).map(|_| ())
-    } else {
-        Momentum::new(tensors, GroupTable::new([make(0)?, make(1)?])?, s).map(|_| ())
-    }
+    let mut groups: Vec<Group> = (0..groups.len()).map(make).collect::<Result<_, _>>()?;
+    Momentum::new(tensors, &mut groups[..], s).map(|_| ())
 }
 
 fn cases() -> Vec<Case> {
@@ -98,14 +94,14 @@ fn cases() -> Vec<Case> {
         ),
         // --- the optimizer's learning rate ---
         case("lr_negative", Rejects(Error::Negative(lr)), || {
-            Lr::fixed(-0.1).map(|_| ())
+            Lr::new_static(-0.1).map(|_| ())
         }),
-        case("lr_zero", Accepts, || Lr::fixed(0.0).map(|_| ())),
+        case("lr_zero", Accepts, || Lr::new_static(0.0).map(|_| ())),
         case("lr_nan", Rejects(Error::NotFinite(lr)), || {
-            Lr::fixed(f64::NAN).map(|_| ())
+            Lr::new_static(f64::NAN).map(|_| ())
         }),
         case("lr_inf", Rejects(Error::NotFinite(lr)), || {
-            Lr::fixed(f64::INFINITY).map(|_| ())
+            Lr::new_static(f64::INFINITY).map(|_| ())
         }),
         na("lr_int", INT_FOR_FLOAT),
         na("lr_bool", BOOL_FLAG),
@@ -122,7 +118,7 @@ fn cases() -> Vec<Case> {
         case(
             "lr_list_negative_accepted",
             Diverges(Error::Negative(lr)),
-            || Table::new(&[-0.1, 0.2], PastEnd::Error).map(|_| ()),
+            || Table::new(&[-0.1, 0.2], PastEnd::Reject).map(|_| ()),
         ),
         case("lr_tensor_1d_len1_warns_only", Accepts, || {
             Lr::table(&[0.1]).map(|_| ())
@@ -229,7 +225,7 @@ fn cases() -> Vec<Case> {
         case(
             "group_weight_decay_negative",
             Rejects(Error::Negative(Param::WeightDecay)),
-            || Group::new(Lr::fixed(0.1)?, -1.0, false).map(|_| ()),
+            || Group::new(Lr::new_static(0.1)?, -1.0, false).map(|_| ()),
         ),
         na("group_grad_centralization_not_bool", BOOL_FLAG),
         // --- dynamic_lr ---
@@ -335,12 +331,12 @@ fn cases() -> Vec<Case> {
             PolynomialDecayLr::new(0.1, 0.5, 2, 1.0, false).map(|_| ())
         }),
         case("WarmUpLR_lr_zero_accepted", Accepts, || {
-            WarmUpLr::new(0.0, 2).map(|_| ())
+            WarmupLr::new(0.0, 2).map(|_| ())
         }),
         case(
             "WarmUpLR_steps_zero",
             Rejects(Error::NotPositive(Param::WarmupSteps)),
-            || WarmUpLr::new(0.1, 0).map(|_| ()),
+            || WarmupLr::new(0.1, 0).map(|_| ()),
         ),
         na("WarmUpLR_lr_int", INT_FOR_FLOAT),
     ]
@@ -348,14 +344,14 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn every_case_behaves_as_mapped() {
-    let golden = common::golden();
-    let errors = golden["errors"].as_object().unwrap();
+    let errors = Golden::visible().errors("errors").unwrap();
     let cases = cases();
     for c in &cases {
         let recorded = errors
-            .get(c.name)
+            .iter()
+            .find(|e| e.name == c.name)
             .unwrap_or_else(|| panic!("{} is not in the golden file", c.name));
-        let ms_ok = recorded["ok"].as_bool().unwrap();
+        let ms_ok = recorded.ok;
         // the verdict must agree with what MindSpore did
         match c.verdict {
             Rejects(_) => assert!(!ms_ok, "{}: MindSpore accepted it", c.name),
@@ -370,24 +366,23 @@ fn every_case_behaves_as_mapped() {
             NotApplicable(_) => panic!("{} has a call but is not applicable", c.name),
         }
     }
-    for name in errors.keys() {
-        assert!(cases.iter().any(|c| c.name == name), "{name} is not mapped");
+    for e in &errors {
+        assert!(cases.iter().any(|c| c.name == e.name), "{} is not mapped", e.name);
     }
     assert_eq!(cases.len(), errors.len(), "a case is mapped twice");
 }
 
 /// The docs table, by case name, and a count per verdict.
-fn render(cases: &[Case], golden: &serde_json::Value) -> String {
+fn render(cases: &[Case], errors: &[golden::ErrorCase]) -> String {
     let mut out = String::from("| case | MindSpore 2.10.0 | gradstep |\n|---|---|---|\n");
-    let errors = golden["errors"].as_object().unwrap();
-    for (name, rec) in errors {
-        let Some(c) = cases.iter().find(|c| c.name == name) else {
+    for rec in errors {
+        let Some(c) = cases.iter().find(|c| c.name == rec.name) else {
             continue;
         };
-        let ms = if rec["ok"].as_bool().unwrap() {
+        let ms = if rec.ok {
             "accepts".to_string()
         } else {
-            rec["exception"].as_str().unwrap().to_string()
+            rec.exception.clone().unwrap_or_default()
         };
         let ours = match c.verdict {
             Rejects(e) => format!("`{e:?}`"),
@@ -413,8 +408,8 @@ fn render(cases: &[Case], golden: &serde_json::Value) -> String {
 /// `GRADSTEP_BLESS=1 cargo test --test golden_errors` rewrites the table in docs/ERRORS.md.
 #[test]
 fn the_docs_table_is_current() {
-    let golden = common::golden();
-    let table = render(&cases(), &golden);
+    let errors = Golden::visible().errors("errors").unwrap();
+    let table = render(&cases(), &errors);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ERRORS.md");
     let docs = std::fs::read_to_string(path).unwrap();
     let (start, end) = ("<!-- table -->\n", "<!-- end -->");

@@ -1,15 +1,21 @@
-//! Every kernel path reachable here returns the reference's bits: all lengths up to 3×16+7 (every
-//! tail of every width), misaligned slices, random hyper-parameters, special values.
+//! Every kernel backend reachable here returns the reference's bits: all lengths up to 3×16+7
+//! (every tail of every width), misaligned slices, random hyper-parameters, special values.
+//!
+//! `GRADSTEP_EXPECT_UNAVAILABLE=avx2,avx512` (CI runs this file under `qemu-x86_64 -cpu
+//! Westmere`, a CPU without them) makes the tests assert that those backends are unavailable and
+//! refused, and that the selected one is `wide`'s SSE2.
 
 mod common;
 
+use std::num::NonZeroUsize;
+
 use common::first_difference;
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
-use gradstep::kernel::{self, Path};
+use gradstep::kernel::{self, Backend};
 use gradstep::{Error, reference};
 use proptest::prelude::*;
 
-/// The widest path has 16 lanes; lengths up to 3 × 16 + 7 cover every tail.
+/// The widest backend has 16 lanes; lengths up to 3 × 16 + 7 cover every tail.
 const MAX_LEN: usize = 3 * 16 + 7;
 
 fn config() -> ProptestConfig {
@@ -20,8 +26,8 @@ fn config() -> ProptestConfig {
     }
 }
 
-fn paths() -> Vec<Path> {
-    Path::ALL.into_iter().filter(|p| p.is_available()).collect()
+fn backends() -> Vec<Backend> {
+    Backend::ALL.into_iter().filter(|p| p.is_available()).collect()
 }
 
 /// Ordinary values most of the time, the special ones often, and arbitrary bit patterns.
@@ -80,7 +86,7 @@ struct Tensor {
     s: Vec<f32>,
     offsets: [usize; 3],
     len: usize,
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
 }
 
 impl Tensor {
@@ -106,7 +112,7 @@ fn zero_heavy() -> impl Strategy<Value = f32> {
 fn tensor() -> impl Strategy<Value = Tensor> {
     let shape = prop_oneof![
         (0..=MAX_LEN).prop_map(|n| (n, None)),
-        (1usize..=4, 0..=MAX_LEN).prop_map(|(rows, cols)| (rows * cols, Some(rows))),
+        (1usize..=4, 0..=MAX_LEN).prop_map(|(rows, cols)| (rows * cols, NonZeroUsize::new(rows))),
     ];
     // one tensor in five is zero-heavy
     (shape, [0usize..16, 0usize..16, 0usize..16], 0..5).prop_flat_map(
@@ -161,38 +167,38 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn momentum_every_path_matches_reference(t in tensor(), step in momentum_step()) {
+    fn momentum_every_backend_matches_reference(t in tensor(), step in momentum_step()) {
         let mut expected = t.clone();
         let (w, g, s) = expected.parts();
         reference::momentum(w, g, s, t.centralize, &step).unwrap();
-        for path in paths() {
+        for backend in backends() {
             let mut actual = t.clone();
             let (w, g, s) = actual.parts();
-            kernel::momentum_on(path, w, g, s, t.centralize, &step).unwrap();
+            kernel::momentum_on(backend, w, g, s, t.centralize, &step).unwrap();
             let (ew, _, es) = expected.parts();
             let (aw, _, as_) = actual.parts();
-            prop_assert_eq!(first_difference(aw, ew), None, "params on {:?}", path);
-            prop_assert_eq!(first_difference(as_, es), None, "state on {:?}", path);
+            prop_assert_eq!(first_difference(aw, ew), None, "params on {:?}", backend);
+            prop_assert_eq!(first_difference(as_, es), None, "state on {:?}", backend);
         }
     }
 
     #[test]
-    fn sgd_every_path_matches_reference(t in tensor(), step in sgd_step()) {
+    fn sgd_every_backend_matches_reference(t in tensor(), step in sgd_step()) {
         let mut expected = t.clone();
         let (w, g, s) = expected.parts();
         reference::sgd(w, g, s, t.centralize, &step).unwrap();
-        for path in paths() {
+        for backend in backends() {
             let mut actual = t.clone();
             let (w, g, s) = actual.parts();
-            kernel::sgd_on(path, w, g, s, t.centralize, &step).unwrap();
+            kernel::sgd_on(backend, w, g, s, t.centralize, &step).unwrap();
             let (ew, _, es) = expected.parts();
             let (aw, _, as_) = actual.parts();
-            prop_assert_eq!(first_difference(aw, ew), None, "params on {:?}", path);
-            prop_assert_eq!(first_difference(as_, es), None, "state on {:?}", path);
+            prop_assert_eq!(first_difference(aw, ew), None, "params on {:?}", backend);
+            prop_assert_eq!(first_difference(as_, es), None, "state on {:?}", backend);
         }
     }
 
-    /// The selected path, through the entry point users call, is one of them.
+    /// The selected backend, through the entry point users call, is one of them.
     #[test]
     fn default_entry_points_match_reference(t in tensor(), m in momentum_step(), s in sgd_step()) {
         for sgd in [false, true] {
@@ -210,26 +216,26 @@ proptest! {
         }
     }
 
-    /// Bad lengths and row counts are errors on every path, and nothing is written.
+    /// Bad lengths and row counts are errors on every backend, and nothing is written.
     #[test]
-    fn rejected_calls_change_nothing(t in tensor(), step in momentum_step(), cut in 1usize..3, rows in 0usize..7) {
+    fn rejected_calls_change_nothing(t in tensor(), step in momentum_step(), cut in 1usize..3, rows in 1usize..7) {
         prop_assume!(t.len > 0);
-        for path in Path::ALL {
+        for backend in Backend::ALL {
             let mut a = t.clone();
             let before = a.clone();
             let [o0, o1, o2] = a.offsets;
             let n = a.len;
             // grads one short, state one short, or a row count that does not divide
             let result = match cut {
-                1 => kernel::momentum_on(path, &mut a.w[o0..o0 + n], &a.g[o1..o1 + n - 1], &mut a.s[o2..o2 + n], None, &step),
-                2 => kernel::momentum_on(path, &mut a.w[o0..o0 + n], &a.g[o1..o1 + n], &mut a.s[o2..o2 + n - 1], None, &step),
+                1 => kernel::momentum_on(backend, &mut a.w[o0..o0 + n], &a.g[o1..o1 + n - 1], &mut a.s[o2..o2 + n], None, &step),
+                2 => kernel::momentum_on(backend, &mut a.w[o0..o0 + n], &a.g[o1..o1 + n], &mut a.s[o2..o2 + n - 1], None, &step),
                 _ => unreachable!(),
             };
             let is_length_error = matches!(result, Err(Error::LengthMismatch { .. }));
             prop_assert!(is_length_error, "{:?}", result);
-            if rows == 0 || n % rows != 0 {
+            if n % rows != 0 {
                 let (w, g, s) = a.parts();
-                let r = kernel::momentum_on(path, w, g, s, Some(rows), &step);
+                let r = kernel::momentum_on(backend, w, g, s, NonZeroUsize::new(rows), &step);
                 prop_assert_eq!(r, Err(Error::BadRows { len: n, rows }));
             }
             prop_assert_eq!(first_difference(&a.w, &before.w), None);
@@ -238,11 +244,27 @@ proptest! {
     }
 }
 
+/// The backends `GRADSTEP_EXPECT_UNAVAILABLE` names (comma-separated), which must be unavailable
+/// on this CPU.
+fn expected_unavailable() -> Vec<Backend> {
+    let names = std::env::var("GRADSTEP_EXPECT_UNAVAILABLE").unwrap_or_default();
+    names
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            *Backend::ALL
+                .iter()
+                .find(|b| b.name() == n)
+                .unwrap_or_else(|| panic!("GRADSTEP_EXPECT_UNAVAILABLE: unknown backend {n}"))
+        })
+        .collect()
+}
+
 #[test]
-fn selected_path_is_available_and_reported() {
-    let selected = Path::selected();
+fn selected_backend_is_available_and_reported() {
+    let selected = Backend::selected();
     assert!(selected.is_available());
-    let available: Vec<_> = paths()
+    let available: Vec<_> = backends()
         .iter()
         .map(|p| format!("{} ({})", p.name(), p.instruction_set()))
         .collect();
@@ -251,30 +273,55 @@ fn selected_path_is_available_and_reported() {
         selected.name(),
         available.join(", ")
     );
-    // The scalar fallback and wide's path exist on every target.
-    assert!(Path::Scalar.is_available() && Path::Wide.is_available());
-    // CI's cross runs really test the vector backends: NEON under qemu-aarch64, simd128 in node.
+    // The scalar fallback and wide's backend exist on every target.
+    assert!(Backend::Scalar.is_available() && Backend::Wide.is_available());
+    // CI's cross runs really test the vector backends: NEON under qemu-aarch64, simd128 in node,
+    // SSE2 alone under qemu-x86_64 with an old CPU.
     if cfg!(target_arch = "aarch64") {
-        assert_eq!(Path::Wide.instruction_set(), "neon");
+        assert_eq!(Backend::Wide.instruction_set(), "neon");
     }
     if cfg!(target_arch = "wasm32") {
         assert_eq!(
-            Path::Wide.instruction_set(),
+            Backend::Wide.instruction_set(),
             "simd128",
             "built without +simd128"
         );
     }
+    let unavailable = expected_unavailable();
+    for b in &unavailable {
+        assert!(!b.is_available(), "{b:?} is available here");
+    }
+    if unavailable.contains(&Backend::Avx2) {
+        assert_eq!(selected, Backend::Wide);
+    }
 }
 
+/// Unavailable backends are refused, with nothing written, and the tested set is the expected
+/// one (on a CPU that has every backend, `GRADSTEP_EXPECT_UNAVAILABLE` is empty and so is this
+/// set; CI also runs this test on one that lacks some).
 #[test]
-fn unavailable_paths_are_an_error() {
+fn unavailable_backends_are_an_error() {
     let step = MomentumStep::new(0.1, 0.9, false, GradPrep::NONE).unwrap();
-    for path in Path::ALL.into_iter().filter(|p| !p.is_available()) {
+    let mut refused = vec![];
+    for backend in Backend::ALL {
         let (mut w, g, mut m) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
-        assert_eq!(
-            kernel::momentum_on(path, &mut w, &g, &mut m, None, &step),
-            Err(Error::PathUnavailable)
-        );
-        assert_eq!(w, [1.0; 4]);
+        let r = kernel::momentum_on(backend, &mut w, &g, &mut m, None, &step);
+        if backend.is_available() {
+            assert_eq!(r, Ok(()));
+            assert_ne!(w, [1.0; 4]);
+        } else {
+            assert_eq!(r, Err(Error::BackendUnavailable));
+            assert_eq!(backend.check(), Err(Error::BackendUnavailable));
+            assert_eq!((w, m), ([1.0; 4], [0.0; 4]));
+            refused.push(backend);
+        }
     }
+    let mut expected = expected_unavailable();
+    if !cfg!(target_arch = "x86_64") {
+        expected.extend([Backend::Avx2, Backend::Avx512]);
+    }
+    for b in &expected {
+        assert!(refused.contains(b), "{b:?} was not refused");
+    }
+    println!("refused: {refused:?}");
 }

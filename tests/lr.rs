@@ -4,16 +4,18 @@
 use gradstep::lr::dynamic::{self, DynamicLr};
 use gradstep::lr::schedule::{
     CosineDecayLr, ExponentialDecayLr, InverseDecayLr, NaturalExpDecayLr, PolynomialDecayLr,
-    Schedule, WarmUpLr,
+    WarmupLr,
 };
-use gradstep::lr::{CosineWarmRestarts, Lr, LrSchedule, PastEnd, Sequence, Table, WarmupThen};
+use gradstep::lr::{
+    CosineWarmRestarts, Lr, LrSchedule, PastEnd, Schedule, Sequence, Table, WarmupThen,
+};
 use gradstep::{Buffer, Error, Param};
 use proptest::prelude::*;
 
 #[test]
 fn table_lookup_past_the_end() {
     let values = [0.3f32, 0.2, 0.1];
-    let t = Table::new(&values, PastEnd::Error).unwrap();
+    let t = Table::new(&values, PastEnd::Reject).unwrap();
     assert_eq!(t.at(0), Ok(0.3));
     assert_eq!(t.at(2), Ok(0.1));
     assert_eq!(t.at(3), Err(Error::PastTableEnd { step: 3, len: 3 }));
@@ -35,39 +37,39 @@ fn table_lookup_past_the_end() {
 
 #[test]
 fn tables_and_static_values_are_validated() {
-    assert_eq!(Table::new(&[], PastEnd::Error), Err(Error::EmptyTable));
+    assert_eq!(Table::new(&[], PastEnd::Reject), Err(Error::EmptyTable));
     assert_eq!(
-        Table::new(&[0.1, -0.1], PastEnd::Error),
+        Table::new(&[0.1, -0.1], PastEnd::Reject),
         Err(Error::Negative(Param::LearningRate))
     );
     assert_eq!(
-        Table::new(&[0.1, f32::NAN], PastEnd::Error),
+        Table::new(&[0.1, f32::NAN], PastEnd::Reject),
         Err(Error::NotFinite(Param::LearningRate))
     );
     assert_eq!(
-        Table::new(&[f32::INFINITY], PastEnd::Error),
+        Table::new(&[f32::INFINITY], PastEnd::Reject),
         Err(Error::NotFinite(Param::LearningRate))
     );
-    assert!(Table::new(&[0.0], PastEnd::Error).is_ok());
+    assert!(Table::new(&[0.0], PastEnd::Reject).is_ok());
     assert_eq!(
-        Lr::fixed(-0.1).unwrap_err(),
+        Lr::new_static(-0.1).unwrap_err(),
         Error::Negative(Param::LearningRate)
     );
     assert_eq!(
-        Lr::fixed(f64::NAN).unwrap_err(),
+        Lr::new_static(f64::NAN).unwrap_err(),
         Error::NotFinite(Param::LearningRate)
     );
     assert_eq!(
-        Lr::fixed(f64::INFINITY).unwrap_err(),
+        Lr::new_static(f64::INFINITY).unwrap_err(),
         Error::NotFinite(Param::LearningRate)
     );
     assert_eq!(
-        Lr::fixed(1e300).unwrap_err(),
+        Lr::new_static(1e300).unwrap_err(),
         Error::NotFinite(Param::LearningRate)
     );
     // F(lr), exactly: no (lr ⊕ 1) ⊖ 1 (DESIGN divergence 2)
     assert_eq!(
-        Lr::fixed(0.05).unwrap().at(7).unwrap().to_bits(),
+        Lr::new_static(0.05).unwrap().at(7).unwrap().to_bits(),
         0x3d4c_cccd
     );
     // a Static built by hand is still checked when used
@@ -107,7 +109,7 @@ fn warmup_then_decay_boundaries() {
     assert_eq!(w.lr(0), 0.0);
     for k in 0..4 {
         // the warm-up is WarmUpLR(peak, 4), bit for bit
-        let warm = WarmUpLr::new(peak as f64, 4).unwrap();
+        let warm = WarmupLr::new(peak as f64, 4).unwrap();
         assert_eq!(w.lr(k).to_bits(), warm.lr(k).to_bits(), "step {k}");
     }
     // step 4 belongs to the decay, restarted at its step 0
@@ -123,7 +125,7 @@ fn warmup_then_decay_boundaries() {
 
 #[test]
 fn sequence_boundaries() {
-    let a = Schedule::WarmUp(WarmUpLr::new(0.1, 5).unwrap());
+    let a = Schedule::Warmup(WarmupLr::new(0.1, 5).unwrap());
     let b = Schedule::CosineDecay(CosineDecayLr::new(0.0, 0.1, 10).unwrap());
     let c = Schedule::InverseDecay(InverseDecayLr::new(0.05, 0.5, 3, false).unwrap());
     let parts = [a, b, c];
@@ -300,7 +302,7 @@ fn schedule() -> impl Strategy<Value = Schedule> {
                 Schedule::PolynomialDecay(PolynomialDecayLr::new(l, e, s, p, u).unwrap())
             }),
         (prop_oneof![Just(0.0), lr_value()], steps.clone())
-            .prop_map(|(l, s)| Schedule::WarmUp(WarmUpLr::new(l, s).unwrap())),
+            .prop_map(|(l, s)| Schedule::Warmup(WarmupLr::new(l, s).unwrap())),
         (0.0f64..1.0, 1.0f64..10.0, steps, 1u32..5).prop_map(|(mn, mx, t, m)| {
             Schedule::CosineWarmRestarts(CosineWarmRestarts::new(mn, mx, t, m).unwrap())
         }),
@@ -334,7 +336,7 @@ proptest! {
 
     #[test]
     fn tables_give_finite_non_negative_rates(values in prop::collection::vec(0.0f32..10.0, 1..50), hold in any::<bool>(), k in step()) {
-        let past_end = if hold { PastEnd::HoldLast } else { PastEnd::Error };
+        let past_end = if hold { PastEnd::HoldLast } else { PastEnd::Reject };
         let lr = Lr::Table(Table::new(&values, past_end).unwrap());
         match lr.at(k) {
             Ok(v) => prop_assert!(finite_non_negative(v)),
@@ -349,12 +351,12 @@ proptest! {
         stair in any::<bool>(), end in 0.0f64..10.0, power in 0.01f64..10.0, min in 0.0f64..1.0,
     ) {
         let tables: Vec<Box<dyn DynamicLr>> = vec![
-            Box::new(dynamic::ExponentialDecay::new(lr, rate, total, spe, de, stair).unwrap()),
-            Box::new(dynamic::NaturalExpDecay::new(lr, rate, total, spe, de, stair).unwrap()),
-            Box::new(dynamic::InverseDecay::new(lr, rate, total, spe, de, stair).unwrap()),
-            Box::new(dynamic::CosineDecay::new(min, min + lr, total, spe, de).unwrap()),
-            Box::new(dynamic::PolynomialDecay::new(lr, end, total, spe, de, power, stair).unwrap()),
-            Box::new(dynamic::Warmup::new(lr, total, spe, de).unwrap()),
+            Box::new(dynamic::ExponentialDecayTable::new(lr, rate, total, spe, de, stair).unwrap()),
+            Box::new(dynamic::NaturalExpDecayTable::new(lr, rate, total, spe, de, stair).unwrap()),
+            Box::new(dynamic::InverseDecayTable::new(lr, rate, total, spe, de, stair).unwrap()),
+            Box::new(dynamic::CosineDecayTable::new(min, min + lr, total, spe, de).unwrap()),
+            Box::new(dynamic::PolynomialDecayTable::new(lr, end, total, spe, de, power, stair).unwrap()),
+            Box::new(dynamic::WarmupTable::new(lr, total, spe, de).unwrap()),
         ];
         for t in tables {
             let mut out = vec![f32::NAN; total as usize];

@@ -4,13 +4,14 @@
 
 mod common;
 
+use std::num::NonZeroUsize;
+
 use common::first_difference;
-use gradstep::group::{Group, GroupTable, Tensor};
-use gradstep::kernel::Path;
 use gradstep::lr::schedule::CosineDecayLr;
-use gradstep::lr::{Lr, PastEnd, Table};
-use gradstep::optim::{Momentum, MomentumSettings, MomentumSlice, Sgd, SgdSettings};
-use gradstep::{Buffer, Error, Param, SavedStateProblem};
+use gradstep::{
+    Backend, Buffer, Error, Group, Lr, Momentum, MomentumSettings, Param, PastEnd,
+    SavedStateProblem, Sgd, SgdSettings, Table, Tensor,
+};
 use proptest::prelude::*;
 
 /// A small model: a 4×6 weight (centralized group 0), a bias and a norm scale (group 1), a 3×4
@@ -40,37 +41,33 @@ fn grads(step: u32) -> Vec<f32> {
     values(step + 100, LEN, 2.0)
 }
 
-fn groups<'a>(table: &'a [f32], schedule: &'a CosineDecayLr) -> GroupTable<'a, 3> {
-    GroupTable::new([
+fn groups<'a>(table: &'a [f32], schedule: &'a CosineDecayLr) -> [Group<'a>; 3] {
+    [
         Group::new(
             Lr::Table(Table::new(table, PastEnd::HoldLast).unwrap()),
             1e-4,
             true,
         )
         .unwrap(),
-        Group::new(Lr::fixed(0.05).unwrap(), 0.0, false).unwrap(),
+        Group::new(Lr::new_static(0.05).unwrap(), 0.0, false).unwrap(),
         Group::new(Lr::Schedule(schedule), 1e-5, false).unwrap(),
-    ])
-    .unwrap()
+    ]
 }
 
 fn settings() -> MomentumSettings {
-    let mut s = MomentumSettings::new(0.9);
-    s.nesterov = true;
-    s.loss_scale = 128.0;
-    s
+    MomentumSettings::new(0.9)
+        .with_nesterov(true)
+        .with_loss_scale(128.0)
 }
 
 #[test]
 fn layout_violations_are_each_their_own_error() {
-    let one =
-        || GroupTable::new([Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap()]).unwrap();
+    let one = || [Group::new(Lr::new_static(0.1).unwrap(), 0.0, false).unwrap()];
     let two = || {
-        GroupTable::new([
-            Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap(),
-            Group::new(Lr::fixed(0.1).unwrap(), 0.0, false).unwrap(),
-        ])
-        .unwrap()
+        [
+            Group::new(Lr::new_static(0.1).unwrap(), 0.0, false).unwrap(),
+            Group::new(Lr::new_static(0.1).unwrap(), 0.0, false).unwrap(),
+        ]
     };
     let s = MomentumSettings::new(0.9);
     let err = |tensors: &[Tensor]| Momentum::new(tensors, two(), s).unwrap_err();
@@ -87,7 +84,7 @@ fn layout_violations_are_each_their_own_error() {
         err(&[
             Tensor {
                 len: 7,
-                rows: 2,
+                rows: NonZeroUsize::new(2),
                 group: 0
             },
             Tensor::vector(1, 1)
@@ -98,31 +95,28 @@ fn layout_violations_are_each_their_own_error() {
         err(&[Tensor::vector(usize::MAX, 0), Tensor::vector(1, 1)]),
         Error::LayoutTooLarge
     );
-    // settings
-    let mut bad = s;
-    bad.momentum = f64::NAN;
+    // a layout too large for memory, even where its lengths add up in a usize
     assert_eq!(
-        Momentum::new(&[Tensor::vector(1, 0)], one(), bad).unwrap_err(),
+        err(&[Tensor::vector(usize::MAX / 8, 0), Tensor::vector(1, 1)]),
+        Error::LayoutTooLarge
+    );
+    // settings
+    assert_eq!(
+        Momentum::new(&[Tensor::vector(1, 0)], one(), MomentumSettings::new(f64::NAN)).unwrap_err(),
         Error::NotFinite(Param::Momentum)
     );
-    bad = s;
-    bad.loss_scale = 0.0;
     assert_eq!(
-        Momentum::new(&[Tensor::vector(1, 0)], one(), bad).unwrap_err(),
+        Momentum::new(&[Tensor::vector(1, 0)], one(), s.with_loss_scale(0.0)).unwrap_err(),
         Error::NotPositive(Param::LossScale)
     );
-    let sgd = SgdSettings {
-        momentum: 0.0,
-        nesterov: true,
-        ..SgdSettings::default()
-    };
+    let sgd = SgdSettings::default().with_nesterov(true);
     assert_eq!(
         Sgd::new(&[Tensor::vector(1, 0)], one(), sgd).unwrap_err(),
         Error::NesterovNeedsMomentum
     );
     // groups
     assert_eq!(
-        Group::new(Lr::fixed(0.1).unwrap(), -1.0, false).unwrap_err(),
+        Group::new(Lr::new_static(0.1).unwrap(), -1.0, false).unwrap_err(),
         Error::Negative(Param::WeightDecay)
     );
     assert_eq!(
@@ -130,41 +124,40 @@ fn layout_violations_are_each_their_own_error() {
         Error::Negative(Param::LearningRate)
     );
     let (a, b) = ([0.1f32; 5], [0.1f32; 6]);
-    let tables = GroupTable::new([
+    let pair = [Tensor::vector(1, 0), Tensor::vector(1, 1)];
+    let tables = [
         Group::new(Lr::table(&a).unwrap(), 0.0, false).unwrap(),
         Group::new(Lr::table(&b).unwrap(), 0.0, false).unwrap(),
-    ]);
-    assert_eq!(tables.unwrap_err(), Error::TableLengthsDiffer { group: 1 });
+    ];
+    assert_eq!(
+        Momentum::new(&pair, tables, s).unwrap_err(),
+        Error::TableLengthsDiffer { group: 1 }
+    );
     // a table that holds its last value may have any length
     let held = Table::new(&b, PastEnd::HoldLast).unwrap();
-    assert!(
-        GroupTable::new([
-            Group::new(Lr::table(&a).unwrap(), 0.0, false).unwrap(),
-            Group::new(Lr::Table(held), 0.0, false).unwrap(),
-        ])
-        .is_ok()
-    );
+    let tables = [
+        Group::new(Lr::table(&a).unwrap(), 0.0, false).unwrap(),
+        Group::new(Lr::Table(held), 0.0, false).unwrap(),
+    ];
+    assert!(Momentum::new(&pair, tables, s).is_ok());
 }
 
 #[test]
 fn a_failed_step_changes_nothing() {
     let table = [0.1f32, 0.08, 0.06];
     let schedule = CosineDecayLr::new(0.001, 0.01, 10).unwrap();
-    let g = GroupTable::new([
+    let g = [
         Group::new(Lr::table(&table).unwrap(), 1e-4, true).unwrap(),
-        Group::new(Lr::fixed(0.05).unwrap(), 0.0, false).unwrap(),
+        Group::new(Lr::new_static(0.05).unwrap(), 0.0, false).unwrap(),
         Group::new(Lr::Schedule(&schedule), 1e-5, false).unwrap(),
-    ])
-    .unwrap();
-    let mut s = settings();
-    s.check_finite = true;
-    let mut opt = Momentum::new(&TENSORS, g, s).unwrap();
+    ];
+    let mut opt = Momentum::new(&TENSORS, g, settings().with_check_finite(true)).unwrap();
     let (mut w, mut m) = (values(1, LEN, 1.0), vec![0.0; LEN]);
     for k in 0..3 {
         opt.step(&mut w, &grads(k), &mut m).unwrap();
     }
     let (w0, m0) = (w.clone(), m.clone());
-    let unchanged = |w: &[f32], m: &[f32], opt: &Momentum<3>| {
+    let unchanged = |w: &[f32], m: &[f32], opt: &Momentum<[Group; 3]>| {
         assert_eq!(first_difference(w, &w0), None);
         assert_eq!(first_difference(m, &m0), None);
         assert_eq!(opt.global_step(), 3);
@@ -195,8 +188,7 @@ fn a_failed_step_changes_nothing() {
 fn a_failed_step_keeps_the_planned_step() {
     let table = [0.1f32; 4];
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
-    let mut s = settings();
-    s.check_finite = true;
+    let s = settings().with_check_finite(true);
     let mut planned = Momentum::new(&TENSORS, groups(&table, &schedule), s).unwrap();
     let mut twin = Momentum::new(&TENSORS, groups(&table, &schedule), s).unwrap();
     let (mut w, mut m) = (values(4, LEN, 1.0), vec![0.0; LEN]);
@@ -212,12 +204,12 @@ fn a_failed_step_keeps_the_planned_step() {
         planned.step(&mut w, &bad, &mut m),
         Err(Error::NonFiniteGradient { index: 7 })
     );
-    planned
-        .step_shard(&token, 0..5, &mut w, &grads(0), &mut m)
-        .unwrap();
+    let g = grads(0);
+    let part = planned.part(0..5, &mut w, &g, &mut m).unwrap();
+    planned.step_part(&token, part).unwrap();
     planned.end_step(token).unwrap();
-    twin.step_shard(&token2, 0..5, &mut w2, &grads(0), &mut m2)
-        .unwrap();
+    let part = twin.part(0..5, &mut w2, &g, &mut m2).unwrap();
+    twin.step_part(&token2, part).unwrap();
     twin.end_step(token2).unwrap();
     assert_eq!(first_difference(&w, &w2), None);
     assert_eq!(first_difference(&m, &m2), None);
@@ -228,8 +220,7 @@ fn a_failed_step_keeps_the_planned_step() {
 fn checks_before_writing() {
     let schedule = CosineDecayLr::new(0.001, 0.01, 10).unwrap();
     let table = [0.1f32; 8];
-    let mut s = settings();
-    s.check_finite = true;
+    let s = settings().with_check_finite(true);
     let mut opt = Momentum::new(&TENSORS, groups(&table, &schedule), s).unwrap();
     let (mut w, mut m) = (values(1, LEN, 1.0), vec![0.0; LEN]);
     let (w0, m0) = (w.clone(), m.clone());
@@ -295,17 +286,16 @@ fn learning_rates_can_be_read_and_static_ones_set() {
 
     // the new value is what the next step uses: compare with an optimizer built with it
     let table2 = [0.2f32, 0.3, 0.4];
-    let g2 = GroupTable::new([
+    let g2 = [
         Group::new(
             Lr::Table(Table::new(&table2, PastEnd::HoldLast).unwrap()),
             1e-4,
             true,
         )
         .unwrap(),
-        Group::new(Lr::fixed(0.025).unwrap(), 0.0, false).unwrap(),
+        Group::new(Lr::new_static(0.025).unwrap(), 0.0, false).unwrap(),
         Group::new(Lr::Schedule(&schedule), 1e-5, false).unwrap(),
-    ])
-    .unwrap();
+    ];
     let mut fresh = Momentum::new(&TENSORS, g2, settings()).unwrap();
     let (mut w2, mut m2) = (w.clone(), m.clone());
     opt.step(&mut w, &grads(1), &mut m).unwrap();
@@ -356,11 +346,9 @@ fn save_and_restore_resume_bit_for_bit() {
 
     // SGD: the restored optimizer must not take its first-step path again
     let sgd = || {
-        let s = SgdSettings {
-            momentum: 0.9,
-            dampening: 0.1,
-            ..SgdSettings::default()
-        };
+        let s = SgdSettings::default()
+            .with_momentum(0.9)
+            .with_dampening(0.1);
         Sgd::new(&TENSORS, groups(&table, &schedule), s).unwrap()
     };
     let mut whole = sgd();
@@ -409,13 +397,28 @@ fn restore_rejects_what_it_cannot_use_and_changes_nothing() {
         f(&mut b);
         b
     };
+    // a field changed with a checksum made to fit (the format's FNV-1a, src/state.rs), so that
+    // the check of that field is what rejects it
+    let resummed = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bad(f);
+        let n = b.len() - 4;
+        let sum = b[..n].iter().fold(0x811c_9dc5u32, |h, &x| {
+            (h ^ x as u32).wrapping_mul(0x0100_0193)
+        });
+        b[n..].copy_from_slice(&sum.to_le_bytes());
+        b
+    };
+    assert_eq!(resummed(&|_| {}), bytes, "the test's checksum is the format's");
     use SavedStateProblem::*;
     let cases: Vec<(Vec<u8>, Error)> = vec![
         (bad(&|b| b[0] = b'X'), Error::SavedState(NotASavedState)),
         (bytes[..10].to_vec(), Error::SavedState(NotASavedState)),
         (bad(&|b| b[4] = 9), Error::SavedState(Version)),
-        (bad(&|b| b[6] = 2), Error::SavedState(Optimizer)),
-        (bad(&|b| b[12] = 4), Error::SavedState(Groups)),
+        (bad(&|b| b[6] = 2), Error::SavedState(Checksum)),
+        (resummed(&|b| b[6] = 2), Error::SavedState(Optimizer)),
+        (resummed(&|b| b[24] = 1), Error::SavedState(Scalars)),
+        (bad(&|b| b[7] = 2), Error::SavedState(Length)),
+        (bad(&|b| b[12] = 4), Error::SavedState(Length)),
         (bad(&|b| b[16] += 1), Error::SavedState(Length)),
         (bad(&|b| b.push(0)), Error::SavedState(Length)),
         (bad(&|b| b[40] ^= 1), Error::SavedState(Checksum)),
@@ -438,7 +441,7 @@ fn restore_rejects_what_it_cannot_use_and_changes_nothing() {
         })
     );
     // a group static in the saved state but not here (other layout of sources)
-    let other = GroupTable::new([
+    let other = [
         Group::new(
             Lr::Table(Table::new(&table, PastEnd::HoldLast).unwrap()),
             1e-4,
@@ -447,8 +450,7 @@ fn restore_rejects_what_it_cannot_use_and_changes_nothing() {
         .unwrap(),
         Group::new(Lr::Schedule(&schedule), 0.0, false).unwrap(),
         Group::new(Lr::Schedule(&schedule), 1e-5, false).unwrap(),
-    ])
-    .unwrap();
+    ];
     let mut target2 = Momentum::new(&TENSORS, other, settings()).unwrap();
     assert_eq!(
         target2.restore(&bytes, &mut state),
@@ -471,19 +473,32 @@ fn tokens_belong_to_their_step() {
     let (mut w, mut m) = (values(3, LEN, 1.0), vec![0.0; LEN]);
     let token = opt.begin_step().unwrap();
     assert_eq!(token.step(), 0);
-    opt.step_shard(&token, 0..5, &mut w, &grads(0), &mut m)
-        .unwrap();
+    let g = grads(0);
+    let part = opt.part(0..5, &mut w, &g, &mut m).unwrap();
+    opt.step_part(&token, part).unwrap();
     opt.end_step(token).unwrap();
     // the same token again
     assert_eq!(opt.end_step(token), Err(Error::StaleStep));
-    assert_eq!(
-        opt.step_shard(&token, 0..5, &mut w, &grads(0), &mut m),
-        Err(Error::StaleStep)
-    );
+    let part = opt.part(0..5, &mut w, &g, &mut m).unwrap();
+    assert_eq!(opt.step_part(&token, part), Err(Error::StaleStep));
     let t = opt.begin_step().unwrap();
     assert_eq!(
-        opt.step_shard(&t, 3..6, &mut w, &grads(0), &mut m),
-        Err(Error::TensorRange { start: 3, end: 6 })
+        opt.part(3..6, &mut w, &g, &mut m).unwrap_err(),
+        Error::TensorRange { start: 3, end: 6 }
+    );
+    // a part holds exactly its tensors' elements
+    assert_eq!(
+        opt.part(1..3, &mut w[..9], &g[..8], &mut m[..8]).unwrap_err(),
+        Error::LengthMismatch {
+            buffer: Buffer::Params,
+            expected: 8,
+            actual: 9
+        }
+    );
+    let part = opt.part(0..5, &mut w, &g, &mut m).unwrap();
+    assert_eq!(
+        opt.split(part, 6).unwrap_err(),
+        Error::TensorRange { start: 6, end: 5 }
     );
     assert_eq!(opt.elements(1..3), Ok(24..32));
     opt.end_step(t).unwrap();
@@ -491,12 +506,12 @@ fn tokens_belong_to_their_step() {
 }
 
 #[test]
-fn slice_groups_give_the_bits_of_a_table() {
+fn slice_groups_give_the_bits_of_an_array() {
     let table = [0.1f32; 4];
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
     let mut by_table = Momentum::new(&TENSORS, groups(&table, &schedule), settings()).unwrap();
-    let mut storage = *groups(&table, &schedule).groups();
-    let mut by_slice = MomentumSlice::with_groups(&TENSORS, &mut storage, settings()).unwrap();
+    let mut storage = groups(&table, &schedule);
+    let mut by_slice = Momentum::new(&TENSORS, &mut storage[..], settings()).unwrap();
     let (mut w, mut m) = (values(5, LEN, 1.0), vec![0.0; LEN]);
     let (mut w2, mut m2) = (w.clone(), m.clone());
     for k in 0..4 {
@@ -507,65 +522,89 @@ fn slice_groups_give_the_bits_of_a_table() {
     assert_eq!(first_difference(&m, &m2), None);
 }
 
+/// Cuts the whole buffers into parts at the tensor indices `cuts` (ascending), with
+/// [`Optimizer::split`](gradstep::Optimizer::split).
+fn parts<'a, 'b, R: gradstep::Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
+    opt: &gradstep::Optimizer<'a, R, G>,
+    cuts: &[usize],
+    params: &'b mut [f32],
+    grads: &'b [f32],
+    state: &'b mut [f32],
+) -> Vec<gradstep::Part<'b>> {
+    let mut rest = opt.part(0..TENSORS.len(), params, grads, state).unwrap();
+    let mut out = vec![];
+    for &at in cuts {
+        let (a, b) = opt.split(rest, at).unwrap();
+        out.push(a);
+        rest = b;
+    }
+    out.push(rest);
+    out
+}
+
+/// Steps `opt` over `steps` steps in parts cut at `cuts`, taken in reverse order if asked.
+fn step_in_parts<'a, R: gradstep::Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
+    opt: &mut gradstep::Optimizer<'a, R, G>,
+    cuts: &[usize],
+    reverse: bool,
+    steps: u32,
+    w: &mut [f32],
+    s: &mut [f32],
+) {
+    for k in 0..steps {
+        let g = grads(k);
+        let token = opt.begin_step().unwrap();
+        let mut ps = parts(opt, cuts, w, &g, s);
+        if reverse {
+            ps.reverse();
+        }
+        for p in ps {
+            opt.step_part(&token, p).unwrap();
+        }
+        opt.end_step(token).unwrap();
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 4 } else { 200 }, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Any split of the tensors into shards, taken in any order, gives the whole step's bits —
-    /// on every kernel path, for Momentum and SGD.
+    /// Any split of the tensors into parts, taken in any order, gives the whole step's bits —
+    /// on every kernel backend, for Momentum and SGD.
     #[test]
-    fn sharded_steps_equal_whole_steps(cuts in prop::collection::btree_set(1usize..5, 0..4), reverse in any::<bool>(), sgd in any::<bool>(), steps in 1u32..4) {
+    fn steps_in_parts_equal_whole_steps(cuts in prop::collection::btree_set(0usize..=5, 0..5), reverse in any::<bool>(), sgd in any::<bool>(), steps in 1u32..4) {
         let table = [0.1f32, 0.09, 0.08, 0.07];
         let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
-        let mut bounds: Vec<usize> = vec![0];
-        bounds.extend(cuts.iter().copied());
-        bounds.push(TENSORS.len());
-        let mut shards: Vec<(usize, usize)> = bounds.windows(2).map(|b| (b[0], b[1])).collect();
-        if reverse {
-            shards.reverse();
-        }
-        for path in Path::ALL.into_iter().filter(|p| p.is_available()) {
+        let cuts: Vec<usize> = cuts.into_iter().collect();
+        for backend in Backend::ALL.into_iter().filter(|p| p.is_available()) {
             let (mut w, mut s) = (values(11, LEN, 1.0), vec![0.0; LEN]);
             let (mut w2, mut s2) = (w.clone(), s.clone());
             if sgd {
-                let set = SgdSettings { momentum: 0.9, dampening: 0.1, path, ..SgdSettings::default() };
+                let set = SgdSettings::default().with_momentum(0.9).with_dampening(0.1).with_backend(backend);
                 let mut whole = Sgd::new(&TENSORS, groups(&table, &schedule), set).unwrap();
                 let mut sharded = Sgd::new(&TENSORS, groups(&table, &schedule), set).unwrap();
                 for k in 0..steps {
-                    let g = grads(k);
-                    whole.step(&mut w, &g, &mut s).unwrap();
-                    let token = sharded.begin_step().unwrap();
-                    for &(a, b) in &shards {
-                        let r = sharded.elements(a..b).unwrap();
-                        sharded.step_shard(&token, a..b, &mut w2[r.clone()], &g[r.clone()], &mut s2[r]).unwrap();
-                    }
-                    sharded.end_step(token).unwrap();
+                    whole.step(&mut w, &grads(k), &mut s).unwrap();
                 }
+                step_in_parts(&mut sharded, &cuts, reverse, steps, &mut w2, &mut s2);
             } else {
-                let mut set = settings();
-                set.path = path;
+                let set = settings().with_backend(backend);
                 let mut whole = Momentum::new(&TENSORS, groups(&table, &schedule), set).unwrap();
                 let mut sharded = Momentum::new(&TENSORS, groups(&table, &schedule), set).unwrap();
                 for k in 0..steps {
-                    let g = grads(k);
-                    whole.step(&mut w, &g, &mut s).unwrap();
-                    let token = sharded.begin_step().unwrap();
-                    for &(a, b) in &shards {
-                        let r = sharded.elements(a..b).unwrap();
-                        sharded.step_shard(&token, a..b, &mut w2[r.clone()], &g[r.clone()], &mut s2[r]).unwrap();
-                    }
-                    sharded.end_step(token).unwrap();
+                    whole.step(&mut w, &grads(k), &mut s).unwrap();
                 }
+                step_in_parts(&mut sharded, &cuts, reverse, steps, &mut w2, &mut s2);
             }
-            prop_assert_eq!(first_difference(&w2, &w), None, "{:?} {:?}", path, shards);
+            prop_assert_eq!(first_difference(&w2, &w), None, "{:?} {:?}", backend, cuts);
             prop_assert_eq!(first_difference(&s2, &s), None);
         }
     }
 }
 
-/// Shards really can run on threads at once: the plan is shared, the buffers are disjoint.
+/// Parts really can run on threads at once: the plan is shared, the buffers are disjoint.
 #[test]
 #[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
-fn shards_on_threads() {
+fn parts_on_threads() {
     let table = [0.1f32; 4];
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
     let mut whole = Momentum::new(&TENSORS, groups(&table, &schedule), settings()).unwrap();
@@ -575,14 +614,11 @@ fn shards_on_threads() {
     let g = grads(0);
     whole.step(&mut w, &g, &mut m).unwrap();
     let token = sharded.begin_step().unwrap();
-    let split = sharded.elements(0..2).unwrap().end;
-    let (wa, wb) = w2.split_at_mut(split);
-    let (ma, mb) = m2.split_at_mut(split);
-    let (ga, gb) = g.split_at(split);
     let opt = &sharded;
+    let [a, b] = <[_; 2]>::try_from(parts(opt, &[2], &mut w2, &g, &mut m2)).unwrap();
     std::thread::scope(|s| {
-        s.spawn(|| opt.step_shard(&token, 0..2, wa, ga, ma).unwrap());
-        s.spawn(|| opt.step_shard(&token, 2..5, wb, gb, mb).unwrap());
+        s.spawn(|| opt.step_part(&token, a).unwrap());
+        s.spawn(|| opt.step_part(&token, b).unwrap());
     });
     sharded.end_step(token).unwrap();
     assert_eq!(first_difference(&w2, &w), None);

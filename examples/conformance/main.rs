@@ -6,6 +6,7 @@
 //! `tests/golden/ms_golden.py`. Exits non-zero on any failure; a case gradstep cannot run is
 //! counted as skipped, with the reason, never as passed.
 
+mod construct;
 mod runner;
 
 use std::process::ExitCode;
@@ -14,27 +15,15 @@ fn main() -> ExitCode {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "tests/golden/golden-2.10.0.json".into());
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let golden = match golden::Golden::load(&path) {
+        Ok(g) => g,
         Err(e) => {
-            eprintln!("cannot read {path}: {e}");
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    let golden: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("{path} is not JSON: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(meta) = golden.get("meta") {
-        println!(
-            "golden file {path}: MindSpore {} ({})",
-            meta["mindspore_version"].as_str().unwrap_or("?"),
-            meta["device"].as_str().unwrap_or("?")
-        );
-    }
+    let (version, device) = golden.origin();
+    println!("golden file {path}: MindSpore {version} ({device})");
     let sections = runner::run(&golden);
     let failed: usize = sections.iter().map(|s| s.failed).sum();
     for s in &sections {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let path = gradstep::kernel::Path::selected();
+    let path = gradstep::kernel::Backend::selected();
     println!(
         "gradstep quickstart: digits 8×8, 64-32-LayerNorm-32-10, Momentum 0.9 in 4 groups, {} kernel",
         path.instruction_set()

@@ -13,9 +13,9 @@
 //! | default | `b1`, `w2`, `b2` | 0.05 | 0 | no |
 
 use flate2::read::GzDecoder;
-use gradstep::group::{Group, GroupTable, Tensor};
+use gradstep::{Group, Tensor};
 use gradstep::lr::{Lr, dynamic};
-use gradstep::optim::{Momentum, MomentumSettings};
+use gradstep::{Momentum, MomentumSettings};
 use std::io::Read;
 
 pub const INPUTS: usize = 64;
@@ -281,12 +281,12 @@ pub fn train(
         EPOCHS,
         &mut first_layer_lr,
     )?;
-    let groups = GroupTable::new([
+    let groups = [
         Group::new(Lr::table(&first_layer_lr)?, 1e-4, true)?,
-        Group::new(Lr::fixed(1e-4)?, 0.0, false)?,
-        Group::new(Lr::fixed(1e-3)?, 1e-5, false)?,
-        Group::new(Lr::fixed(0.05)?, 0.0, false)?,
-    ])?;
+        Group::new(Lr::new_static(1e-4)?, 0.0, false)?,
+        Group::new(Lr::new_static(1e-3)?, 1e-5, false)?,
+        Group::new(Lr::new_static(0.05)?, 0.0, false)?,
+    ];
     let mut opt = Momentum::new(&TENSORS, groups, MomentumSettings::new(0.9))?;
 
     let mut params = initial_params(&mut rng);

@@ -1,13 +1,15 @@
 //! The vectorized kernels: gradient preparation and update fused into one pass over a tensor,
-//! bit-identical to [`crate::reference`] on every [`Path`].
+//! bit-identical to [`crate::reference`] on every [`Backend`].
 //!
-//! [`momentum`] and [`sgd`] run on [`Path::selected`], the widest path this machine has;
-//! [`momentum_on`] and [`sgd_on`] run on a path of the caller's choice (tests, benchmarks).
+//! [`momentum`] and [`sgd`] run on [`Backend::selected`], the widest backend this machine has;
+//! [`momentum_on`] and [`sgd_on`] run on a backend of the caller's choice (tests, benchmarks).
 
 mod fused;
 mod lanes;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+use core::num::NonZeroUsize;
 
 use crate::error::Error;
 use crate::hyper::{MomentumStep, SgdStep};
@@ -15,79 +17,94 @@ use crate::reference::{self, Rows};
 use fused::{Consts, Dynamic, specialize};
 
 /// Whether `wide` compiled a vector backend for this target (SSE, simd128 or NEON) rather than
-/// plain arrays (where [`Path::Wide`] runs the scalar code instead).
+/// plain arrays (where [`Backend::Wide`] runs the scalar code instead).
 const WIDE_IS_SIMD: bool = cfg!(any(
     target_feature = "sse",
     target_feature = "simd128",
     all(target_feature = "neon", target_arch = "aarch64")
 ));
 
-/// A way of running the kernels. Every path gives the same bits.
+/// An implementation of the kernels: an instruction set and a vector width. Every backend gives
+/// the same bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Path {
+pub enum Backend {
     /// One element at a time: the fallback where there is no SIMD (Cortex-M), and the smallest code.
     Scalar,
     /// Eight lanes of `wide::f32x8` on the backend `wide` was compiled with: SSE2 (AVX with
     /// `+avx`) on x86_64, NEON on aarch64, simd128 on wasm32 with `+simd128`. Where `wide` has no
-    /// vector backend (Cortex-M), this is the scalar path.
+    /// vector backend (Cortex-M), this runs the scalar code.
     Wide,
     /// Eight lanes of AVX2 on x86_64, chosen at run time with `std`, at compile time without.
     Avx2,
-    /// Sixteen lanes of AVX-512F on x86_64, chosen like [`Path::Avx2`].
+    /// Sixteen lanes of AVX-512F on x86_64, chosen like [`Backend::Avx2`].
     Avx512,
 }
 
-impl Path {
-    /// Every path, available or not.
-    pub const ALL: [Path; 4] = [Path::Scalar, Path::Wide, Path::Avx2, Path::Avx512];
+impl Backend {
+    /// Every backend, available or not.
+    pub const ALL: [Backend; 4] = [
+        Backend::Scalar,
+        Backend::Wide,
+        Backend::Avx2,
+        Backend::Avx512,
+    ];
 
-    /// Whether this path can run here.
+    /// Whether this backend can run here.
     pub fn is_available(self) -> bool {
         match self {
-            Path::Scalar | Path::Wide => true,
+            Backend::Scalar | Backend::Wide => true,
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => x86::has_avx2(),
+            Backend::Avx2 => x86::has_avx2(),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => x86::has_avx512(),
+            Backend::Avx512 => x86::has_avx512(),
             #[cfg(not(target_arch = "x86_64"))]
-            Path::Avx2 | Path::Avx512 => false,
+            Backend::Avx2 | Backend::Avx512 => false,
         }
     }
 
-    /// The widest available path: AVX-512, then AVX2, then `wide` when it has a vector backend,
-    /// else scalar. With `std` on x86_64 the CPU is asked at run time (the answer is cached by
-    /// `std`), so a default build runs the same code as a `-C target-cpu=native` one.
-    pub fn selected() -> Path {
-        if Path::Avx512.is_available() {
-            Path::Avx512
-        } else if Path::Avx2.is_available() {
-            Path::Avx2
-        } else if WIDE_IS_SIMD {
-            Path::Wide
+    /// This backend, or [`Error::BackendUnavailable`] when it cannot run here.
+    pub fn check(self) -> Result<Backend, Error> {
+        if self.is_available() {
+            Ok(self)
         } else {
-            Path::Scalar
+            Err(Error::BackendUnavailable)
+        }
+    }
+
+    /// The widest available backend: AVX-512, then AVX2, then `wide` when it has a vector
+    /// backend, else scalar. With `std` on x86_64 the CPU is asked at run time (the answer is
+    /// cached by `std`), so a default build runs the same code as a `-C target-cpu=native` one.
+    pub fn selected() -> Backend {
+        if Backend::Avx512.is_available() {
+            Backend::Avx512
+        } else if Backend::Avx2.is_available() {
+            Backend::Avx2
+        } else if WIDE_IS_SIMD {
+            Backend::Wide
+        } else {
+            Backend::Scalar
         }
     }
 
     /// A short name: `scalar`, `wide`, `avx2` or `avx512`.
     pub fn name(self) -> &'static str {
         match self {
-            Path::Scalar => "scalar",
-            Path::Wide => "wide",
-            Path::Avx2 => "avx2",
-            Path::Avx512 => "avx512",
+            Backend::Scalar => "scalar",
+            Backend::Wide => "wide",
+            Backend::Avx2 => "avx2",
+            Backend::Avx512 => "avx512",
         }
     }
 
-    /// The instruction set the path runs on in this build, e.g. `sse2` or `neon` for
-    /// [`Path::Wide`].
+    /// The instruction set the backend runs on in this build, e.g. `sse2` or `neon` for
+    /// [`Backend::Wide`].
     pub fn instruction_set(self) -> &'static str {
         match self {
-            Path::Scalar => "scalar",
-            Path::Wide => wide_backend(),
-            Path::Avx2 => "avx2",
-            Path::Avx512 => "avx512f",
+            Backend::Scalar => "scalar",
+            Backend::Wide => wide_backend(),
+            Backend::Avx2 => "avx2",
+            Backend::Avx512 => "avx512f",
         }
     }
 }
@@ -106,104 +123,107 @@ const fn wide_backend() -> &'static str {
     }
 }
 
-/// One momentum step over one tensor on [`Path::selected`]; the same contract as
+/// One momentum step over one tensor on [`Backend::selected`]; the same contract as
 /// [`reference::momentum`].
 pub fn momentum(
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
     step: &MomentumStep,
 ) -> Result<(), Error> {
-    momentum_on(Path::selected(), params, grads, state, centralize, step)
+    momentum_on(Backend::selected(), params, grads, state, centralize, step)
 }
 
-/// One SGD step over one tensor on [`Path::selected`]; the same contract as [`reference::sgd`].
+/// One SGD step over one tensor on [`Backend::selected`]; the same contract as [`reference::sgd`].
 pub fn sgd(
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
     step: &SgdStep,
 ) -> Result<(), Error> {
-    sgd_on(Path::selected(), params, grads, state, centralize, step)
+    sgd_on(Backend::selected(), params, grads, state, centralize, step)
 }
 
-/// [`momentum`] on the given path; [`Error::PathUnavailable`] when it cannot run here.
+/// [`momentum`] on the given backend; [`Error::BackendUnavailable`] when it cannot run here.
 pub fn momentum_on(
-    path: Path,
+    backend: Backend,
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
     step: &MomentumStep,
 ) -> Result<(), Error> {
-    let Some(rows) = check(path, params.len(), grads.len(), state.len(), centralize)? else {
-        return Ok(());
-    };
-    let (d, c) = (Dynamic::momentum(step, rows), Consts::momentum(step));
-    let (w, g, m) = (params, grads, state);
-    match path {
-        Path::Scalar => scalar_momentum(d, &c, rows, w, g, m),
-        Path::Wide => wide_momentum(d, &c, rows, w, g, m),
-        // SAFETY: `check` confirmed that the CPU has AVX2.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { x86::momentum_avx2(d, &c, rows, w, g, m) },
-        // SAFETY: `check` confirmed that the CPU has AVX-512F.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { x86::momentum_avx512(d, &c, rows, w, g, m) },
-        #[cfg(not(target_arch = "x86_64"))]
-        Path::Avx2 | Path::Avx512 => return Err(Error::PathUnavailable),
+    let rows = reference::check_tensor(params.len(), grads.len(), state.len(), centralize)?;
+    let backend = backend.check()?;
+    if let Some(rows) = rows {
+        run_momentum(backend, rows, params, grads, state, step);
     }
     Ok(())
 }
 
-/// [`sgd`] on the given path; [`Error::PathUnavailable`] when it cannot run here.
+/// [`sgd`] on the given backend; [`Error::BackendUnavailable`] when it cannot run here.
 pub fn sgd_on(
-    path: Path,
+    backend: Backend,
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
-    centralize: Option<usize>,
+    centralize: Option<NonZeroUsize>,
     step: &SgdStep,
 ) -> Result<(), Error> {
-    let Some(rows) = check(path, params.len(), grads.len(), state.len(), centralize)? else {
-        return Ok(());
-    };
-    let (d, c) = (Dynamic::sgd(step, rows), Consts::sgd(step));
-    let (w, g, a) = (params, grads, state);
-    match path {
-        Path::Scalar => scalar_sgd(d, &c, rows, w, g, a),
-        Path::Wide => wide_sgd(d, &c, rows, w, g, a),
-        // SAFETY: `check` confirmed that the CPU has AVX2.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { x86::sgd_avx2(d, &c, rows, w, g, a) },
-        // SAFETY: `check` confirmed that the CPU has AVX-512F.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => unsafe { x86::sgd_avx512(d, &c, rows, w, g, a) },
-        #[cfg(not(target_arch = "x86_64"))]
-        Path::Avx2 | Path::Avx512 => return Err(Error::PathUnavailable),
+    let rows = reference::check_tensor(params.len(), grads.len(), state.len(), centralize)?;
+    let backend = backend.check()?;
+    if let Some(rows) = rows {
+        run_sgd(backend, rows, params, grads, state, step);
     }
     Ok(())
 }
 
-/// Validates one call before anything is written; `None` when the tensor is empty.
-fn check(
-    path: Path,
-    params: usize,
-    grads: usize,
-    state: usize,
-    centralize: Option<usize>,
-) -> Result<Option<Rows>, Error> {
-    let rows = reference::check_tensor(params, grads, state, centralize)?;
-    if !path.is_available() {
-        return Err(Error::PathUnavailable);
+/// The momentum update of one non-empty tensor whose buffers and rows were checked: it cannot
+/// fail. A backend that cannot run here (which a caller has ruled out) runs as the scalar one:
+/// the same bits.
+pub(crate) fn run_momentum(
+    backend: Backend,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    step: &MomentumStep,
+) {
+    let (d, c) = (Dynamic::momentum(step, rows), Consts::momentum(step));
+    match backend {
+        Backend::Wide => wide_momentum(d, &c, rows, w, g, m),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 if x86::momentum_avx2(d, &c, rows, w, g, m) => {}
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if x86::momentum_avx512(d, &c, rows, w, g, m) => {}
+        _ => scalar_momentum(d, &c, rows, w, g, m),
     }
-    Ok(rows)
 }
 
-/// `wide`'s path: one specialized loop per variant where `wide` has a vector backend. Where it
-/// has none (Cortex-M), `wide` would run the same operations on arrays, so the path runs the
+/// The SGD update of one checked, non-empty tensor (see [`run_momentum`]).
+pub(crate) fn run_sgd(
+    backend: Backend,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    a: &mut [f32],
+    step: &SgdStep,
+) {
+    let (d, c) = (Dynamic::sgd(step, rows), Consts::sgd(step));
+    match backend {
+        Backend::Wide => wide_sgd(d, &c, rows, w, g, a),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 if x86::sgd_avx2(d, &c, rows, w, g, a) => {}
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if x86::sgd_avx512(d, &c, rows, w, g, a) => {}
+        _ => scalar_sgd(d, &c, rows, w, g, a),
+    }
+}
+
+/// `wide`'s backend: one specialized loop per variant where `wide` has a vector backend. Where it
+/// has none (Cortex-M), `wide` would run the same operations on arrays, so this backend runs the
 /// one-lane code instead: the same bits, and one kernel in the firmware instead of two.
 fn wide_momentum(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     if WIDE_IS_SIMD {
@@ -225,7 +245,7 @@ fn wide_sgd(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], a: &mu
     }
 }
 
-/// The scalar path: one loop with run-time flags (its code size matters more than a predictable
+/// The scalar backend: one loop with run-time flags (its code size matters more than a predictable
 /// branch), one copy shared by every caller.
 #[inline(never)]
 fn scalar_momentum(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], m: &mut [f32]) {

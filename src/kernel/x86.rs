@@ -1,9 +1,12 @@
-//! The x86_64 paths chosen at run time: AVX2 (8 lanes) and AVX-512 (16 lanes).
+//! The x86_64 backends chosen at run time: AVX2 (8 lanes) and AVX-512 (16 lanes).
 //!
 //! `wide` picks its backend when it is compiled, so a default build of it only knows SSE2
 //! (wide#146). These two lane types wrap `core::arch` directly and are used only inside the
-//! `#[target_feature]` functions of this module, which the dispatcher calls after checking that
-//! the CPU has the feature.
+//! `#[target_feature]` functions of this module. Those are called only from the safe entry points
+//! below, each of which asks the CPU first (a cached answer) and returns `false`, having done
+//! nothing, when it lacks the feature: the safety argument lives in this file alone.
+
+#![allow(unsafe_code)]
 
 use core::arch::x86_64::{
     __m256, __m512, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
@@ -108,8 +111,37 @@ pub(crate) fn has_avx512() -> bool {
     }
 }
 
+/// Defines a safe entry point `$name` that runs the `#[target_feature]` function `$body` when
+/// `$has()` says the CPU can, and returns whether it did.
+macro_rules! entry {
+    ($name:ident, $body:ident, $has:ident, $feature:literal) => {
+        #[doc = concat!("The kernel on ", $feature, "; `false` (nothing done) without it.")]
+        pub(crate) fn $name(
+            d: Dynamic,
+            c: &Consts,
+            rows: Rows,
+            w: &mut [f32],
+            g: &[f32],
+            s: &mut [f32],
+        ) -> bool {
+            if !$has() {
+                return false;
+            }
+            // SAFETY: the CPU has the feature `$body` is compiled for (asked just above).
+            unsafe { $body(d, c, rows, w, g, s) };
+            true
+        }
+    };
+}
+
+entry!(momentum_avx2, momentum_avx2_body, has_avx2, "AVX2");
+entry!(sgd_avx2, sgd_avx2_body, has_avx2, "AVX2");
+entry!(momentum_avx512, momentum_avx512_body, has_avx512, "AVX-512F");
+entry!(sgd_avx512, sgd_avx512_body, has_avx512, "AVX-512F");
+
 #[target_feature(enable = "avx2")]
-pub(crate) fn momentum_avx2(
+/// Runs only where the CPU has AVX2: called from its `entry!` wrapper alone.
+fn momentum_avx2_body(
     d: Dynamic,
     c: &Consts,
     rows: Rows,
@@ -121,7 +153,8 @@ pub(crate) fn momentum_avx2(
 }
 
 #[target_feature(enable = "avx2")]
-pub(crate) fn sgd_avx2(
+/// Runs only where the CPU has AVX2: called from its `entry!` wrapper alone.
+fn sgd_avx2_body(
     d: Dynamic,
     c: &Consts,
     rows: Rows,
@@ -133,7 +166,8 @@ pub(crate) fn sgd_avx2(
 }
 
 #[target_feature(enable = "avx512f")]
-pub(crate) fn momentum_avx512(
+/// Runs only where the CPU has AVX-512F: called from its `entry!` wrapper alone.
+fn momentum_avx512_body(
     d: Dynamic,
     c: &Consts,
     rows: Rows,
@@ -147,7 +181,8 @@ pub(crate) fn momentum_avx512(
 }
 
 #[target_feature(enable = "avx512f")]
-pub(crate) fn sgd_avx512(
+/// Runs only where the CPU has AVX-512F: called from its `entry!` wrapper alone.
+fn sgd_avx512_body(
     d: Dynamic,
     c: &Consts,
     rows: Rows,

@@ -5,9 +5,10 @@
 //! Step semantics, all 0-based: a boundary step belongs to the schedule that starts there, and a
 //! schedule that starts at step `b` sees step `b` as its own step 0.
 
-use super::LrSchedule;
-use super::schedule::{WarmUpLr, cosine, cosine_bounds, count};
+use super::schedule::{WarmupLr, cosine, cosine_bounds};
+use super::source::LrSchedule;
 use crate::error::{Buffer, Error, Param};
+use crate::validate::count;
 
 /// A linear warm-up over the first `warmup_steps` steps to the decay's initial value, then the
 /// decay, started afresh.
@@ -32,7 +33,7 @@ impl<S: LrSchedule> WarmupThen<S> {
 impl<S: LrSchedule> LrSchedule for WarmupThen<S> {
     fn lr(&self, step: u32) -> f32 {
         if step < self.warmup_steps {
-            WarmUpLr::ramp(self.then.lr(0), step, self.warmup_steps)
+            WarmupLr::ramp(self.then.lr(0), step, self.warmup_steps)
         } else {
             self.then.lr(step - self.warmup_steps)
         }

@@ -23,7 +23,7 @@
 //! `f32` (for example a growing `exponential_decay_lr` that overflows).
 
 use crate::error::{Buffer, Error, Param};
-use crate::hyper::{self, non_negative, positive};
+use crate::validate::{self, non_negative, positive};
 
 /// One of MindSpore's `dynamic_lr` functions with its parameters validated.
 pub trait DynamicLr {
@@ -44,7 +44,7 @@ pub trait DynamicLr {
             });
         }
         for i in 0..out.len() {
-            hyper::learning_rate(self.value(i) as f32)?;
+            validate::learning_rate(self.value(i) as f32)?;
         }
         for (i, o) in out.iter_mut().enumerate() {
             *o = self.value(i) as f32;
@@ -53,13 +53,9 @@ pub trait DynamicLr {
     }
 }
 
-/// A count that must be positive (MindSpore's `check_positive_int`).
+/// A count that must be positive (MindSpore's `check_positive_int`), as the `f64` Python uses.
 fn count(n: u32, p: Param) -> Result<f64, Error> {
-    if n == 0 {
-        Err(Error::NotPositive(p))
-    } else {
-        Ok(n as f64)
-    }
+    Ok(validate::count(n, p)? as f64)
 }
 
 /// The epoch of step `i`: `floor(i / step_per_epoch)`, computed as Python does.
@@ -103,12 +99,12 @@ fn decay_inputs(
 /// `piecewise_constant_lr(milestone, learning_rates)`: `learning_rates[t]` for the steps in
 /// `[milestone[t−1], milestone[t])`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PiecewiseConstant<'a> {
+pub struct PiecewiseConstantTable<'a> {
     milestones: &'a [u32],
     learning_rates: &'a [f64],
 }
 
-impl<'a> PiecewiseConstant<'a> {
+impl<'a> PiecewiseConstantTable<'a> {
     /// Milestones positive and non-decreasing (equal ones add no entries), one learning rate
     /// (finite, ≥ 0) per milestone.
     pub fn new(milestones: &'a [u32], learning_rates: &'a [f64]) -> Result<Self, Error> {
@@ -122,21 +118,20 @@ impl<'a> PiecewiseConstant<'a> {
         let mut last = 0;
         for (i, (&m, &lr)) in milestones.iter().zip(learning_rates).enumerate() {
             count(m, Param::Milestone)?;
-            let lr = non_negative(lr, Param::LearningRate)?;
-            hyper::round_f32(lr, Param::LearningRate)?;
+            validate::non_negative_f32(lr, Param::LearningRate)?;
             if m < last {
                 return Err(Error::MilestoneDecreasing { index: i });
             }
             last = m;
         }
-        Ok(PiecewiseConstant {
+        Ok(PiecewiseConstantTable {
             milestones,
             learning_rates,
         })
     }
 }
 
-impl DynamicLr for PiecewiseConstant<'_> {
+impl DynamicLr for PiecewiseConstantTable<'_> {
     fn total_step(&self) -> usize {
         self.milestones.last().map_or(0, |&m| m as usize)
     }
@@ -150,14 +145,14 @@ impl DynamicLr for PiecewiseConstant<'_> {
 /// `exponential_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
 /// is_stair)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ExponentialDecay {
+pub struct ExponentialDecayTable {
     lr: f64,
     rate: f64,
     steps: Steps,
     stair: bool,
 }
 
-impl ExponentialDecay {
+impl ExponentialDecayTable {
     /// Counts positive; `learning_rate` and `decay_rate` finite and > 0 (a rate above 1 grows).
     pub fn new(
         learning_rate: f64,
@@ -174,7 +169,7 @@ impl ExponentialDecay {
             step_per_epoch,
             decay_epoch,
         )?;
-        Ok(ExponentialDecay {
+        Ok(ExponentialDecayTable {
             lr,
             rate,
             steps,
@@ -183,7 +178,7 @@ impl ExponentialDecay {
     }
 }
 
-impl DynamicLr for ExponentialDecay {
+impl DynamicLr for ExponentialDecayTable {
     fn total_step(&self) -> usize {
         self.steps.total as usize
     }
@@ -198,15 +193,15 @@ impl DynamicLr for ExponentialDecay {
 /// `natural_exp_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
 /// is_stair)`. Without stairs `decay_epoch` is unused (MindSpore's code; SEMANTICS G5).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NaturalExpDecay {
+pub struct NaturalExpDecayTable {
     lr: f64,
     rate: f64,
     steps: Steps,
     stair: bool,
 }
 
-impl NaturalExpDecay {
-    /// Validated as [`ExponentialDecay::new`].
+impl NaturalExpDecayTable {
+    /// Validated as [`ExponentialDecayTable::new`].
     pub fn new(
         learning_rate: f64,
         decay_rate: f64,
@@ -222,7 +217,7 @@ impl NaturalExpDecay {
             step_per_epoch,
             decay_epoch,
         )?;
-        Ok(NaturalExpDecay {
+        Ok(NaturalExpDecayTable {
             lr,
             rate,
             steps,
@@ -231,7 +226,7 @@ impl NaturalExpDecay {
     }
 }
 
-impl DynamicLr for NaturalExpDecay {
+impl DynamicLr for NaturalExpDecayTable {
     fn total_step(&self) -> usize {
         self.steps.total as usize
     }
@@ -250,15 +245,15 @@ impl DynamicLr for NaturalExpDecay {
 /// `inverse_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
 /// is_stair)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct InverseDecay {
+pub struct InverseDecayTable {
     lr: f64,
     rate: f64,
     steps: Steps,
     stair: bool,
 }
 
-impl InverseDecay {
-    /// Validated as [`ExponentialDecay::new`].
+impl InverseDecayTable {
+    /// Validated as [`ExponentialDecayTable::new`].
     pub fn new(
         learning_rate: f64,
         decay_rate: f64,
@@ -274,7 +269,7 @@ impl InverseDecay {
             step_per_epoch,
             decay_epoch,
         )?;
-        Ok(InverseDecay {
+        Ok(InverseDecayTable {
             lr,
             rate,
             steps,
@@ -283,7 +278,7 @@ impl InverseDecay {
     }
 }
 
-impl DynamicLr for InverseDecay {
+impl DynamicLr for InverseDecayTable {
     fn total_step(&self) -> usize {
         self.steps.total as usize
     }
@@ -300,13 +295,13 @@ impl DynamicLr for InverseDecay {
 
 /// `cosine_decay_lr(min_lr, max_lr, total_step, step_per_epoch, decay_epoch)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CosineDecay {
+pub struct CosineDecayTable {
     min: f64,
     delta: f64,
     steps: Steps,
 }
 
-impl CosineDecay {
+impl CosineDecayTable {
     /// `min_lr` finite and ≥ 0, `max_lr` finite and > 0, counts positive, then
     /// `min_lr < max_lr`.
     pub fn new(
@@ -322,7 +317,7 @@ impl CosineDecay {
         if min >= max {
             return Err(Error::MinLrNotBelowMaxLr);
         }
-        Ok(CosineDecay {
+        Ok(CosineDecayTable {
             min,
             delta: 0.5 * (max - min),
             steps,
@@ -330,7 +325,7 @@ impl CosineDecay {
     }
 }
 
-impl DynamicLr for CosineDecay {
+impl DynamicLr for CosineDecayTable {
     fn total_step(&self) -> usize {
         self.steps.total as usize
     }
@@ -345,7 +340,7 @@ impl DynamicLr for CosineDecay {
 /// `polynomial_decay_lr(learning_rate, end_learning_rate, total_step, step_per_epoch,
 /// decay_epoch, power, update_decay_epoch)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PolynomialDecay {
+pub struct PolynomialDecayTable {
     delta: f64,
     end: f64,
     power: f64,
@@ -353,7 +348,7 @@ pub struct PolynomialDecay {
     update: bool,
 }
 
-impl PolynomialDecay {
+impl PolynomialDecayTable {
     /// `learning_rate` finite and > 0, `end_learning_rate` finite and ≥ 0 (it may exceed the
     /// learning rate), `power` finite and > 0, counts positive.
     pub fn new(
@@ -369,7 +364,7 @@ impl PolynomialDecay {
         let end = non_negative(end_learning_rate, Param::EndLearningRate)?;
         let power = positive(power, Param::Power)?;
         let steps = Steps::new(total_step, step_per_epoch, decay_epoch)?;
-        Ok(PolynomialDecay {
+        Ok(PolynomialDecayTable {
             delta: lr - end,
             end,
             power,
@@ -379,7 +374,7 @@ impl PolynomialDecay {
     }
 }
 
-impl DynamicLr for PolynomialDecay {
+impl DynamicLr for PolynomialDecayTable {
     fn total_step(&self) -> usize {
         self.steps.total as usize
     }
@@ -399,14 +394,14 @@ impl DynamicLr for PolynomialDecay {
 /// `warmup_lr(learning_rate, total_step, step_per_epoch, warmup_epoch)`: 0 at the first
 /// `step_per_epoch` steps, then rising to `learning_rate` over `warmup_epoch` epochs.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Warmup {
+pub struct WarmupTable {
     lr: f64,
     total: u32,
     per_epoch: f64,
     warmup: f64,
 }
 
-impl Warmup {
+impl WarmupTable {
     /// `learning_rate` finite and ≥ 0 (0 is allowed), counts positive.
     pub fn new(
         learning_rate: f64,
@@ -417,7 +412,7 @@ impl Warmup {
         let lr = non_negative(learning_rate, Param::LearningRate)?;
         let warmup = count(warmup_epoch, Param::WarmupEpoch)?;
         count(total_step, Param::TotalStep)?;
-        Ok(Warmup {
+        Ok(WarmupTable {
             lr,
             total: total_step,
             per_epoch: count(step_per_epoch, Param::StepPerEpoch)?,
@@ -426,7 +421,7 @@ impl Warmup {
     }
 }
 
-impl DynamicLr for Warmup {
+impl DynamicLr for WarmupTable {
     fn total_step(&self) -> usize {
         self.total as usize
     }
@@ -440,7 +435,7 @@ impl DynamicLr for Warmup {
 /// The length of `piecewise_constant_lr`'s table: the last milestone (validates like
 /// [`piecewise_constant_lr`]).
 pub fn piecewise_constant_len(milestones: &[u32], learning_rates: &[f64]) -> Result<usize, Error> {
-    Ok(PiecewiseConstant::new(milestones, learning_rates)?.total_step())
+    Ok(PiecewiseConstantTable::new(milestones, learning_rates)?.total_step())
 }
 
 /// MindSpore's `piecewise_constant_lr`, into `out` ([`piecewise_constant_len`] long).
@@ -449,7 +444,7 @@ pub fn piecewise_constant_lr(
     learning_rates: &[f64],
     out: &mut [f32],
 ) -> Result<(), Error> {
-    PiecewiseConstant::new(milestones, learning_rates)?.fill(out)
+    PiecewiseConstantTable::new(milestones, learning_rates)?.fill(out)
 }
 
 /// MindSpore's `exponential_decay_lr`, into `out` (`total_step` long).
@@ -462,7 +457,7 @@ pub fn exponential_decay_lr(
     is_stair: bool,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    ExponentialDecay::new(
+    ExponentialDecayTable::new(
         learning_rate,
         decay_rate,
         total_step,
@@ -483,7 +478,7 @@ pub fn natural_exp_decay_lr(
     is_stair: bool,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    NaturalExpDecay::new(
+    NaturalExpDecayTable::new(
         learning_rate,
         decay_rate,
         total_step,
@@ -504,7 +499,7 @@ pub fn inverse_decay_lr(
     is_stair: bool,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    InverseDecay::new(
+    InverseDecayTable::new(
         learning_rate,
         decay_rate,
         total_step,
@@ -524,7 +519,7 @@ pub fn cosine_decay_lr(
     decay_epoch: u32,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    CosineDecay::new(min_lr, max_lr, total_step, step_per_epoch, decay_epoch)?.fill(out)
+    CosineDecayTable::new(min_lr, max_lr, total_step, step_per_epoch, decay_epoch)?.fill(out)
 }
 
 /// MindSpore's `polynomial_decay_lr`, into `out` (`total_step` long).
@@ -539,7 +534,7 @@ pub fn polynomial_decay_lr(
     update_decay_epoch: bool,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    PolynomialDecay::new(
+    PolynomialDecayTable::new(
         learning_rate,
         end_learning_rate,
         total_step,
@@ -559,5 +554,5 @@ pub fn warmup_lr(
     warmup_epoch: u32,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    Warmup::new(learning_rate, total_step, step_per_epoch, warmup_epoch)?.fill(out)
+    WarmupTable::new(learning_rate, total_step, step_per_epoch, warmup_epoch)?.fill(out)
 }

@@ -12,35 +12,16 @@
 //! | [`InverseDecayLr`] | `p = s ⊘ F(ds)` (floored with stairs); `F(lr) ⊗ (1 ⊘ (1 ⊕ (F(rate) ⊗ p)))` |
 //! | [`CosineDecayLr`] | `p = f32(min(k, ds))`; `F(min) ⊕ (F(½(max − min)) ⊗ (1 ⊕ sin(F(π) ⊗ ((p ⊘ F(ds)) ⊕ ½))))` |
 //! | [`PolynomialDecayLr`] | `q = min(s, F(ds))`, `T = F(ds)` (update: `q = s`, `T = F(ds) ⊗ max(ceil(s ⊘ F(ds)), 1)`); `(F(lr − end) ⊗ powf(1 ⊖ (q ⊘ T), F(power))) ⊕ F(end)` |
-//! | [`WarmUpLr`] | `F(lr) ⊗ (f32(min(k, W)) ⊘ F(W))` |
+//! | [`WarmupLr`] | `F(lr) ⊗ (f32(min(k, W)) ⊘ F(W))` |
 //!
 //! One divergence: where `1 ⊖ (q ⊘ T)` of [`PolynomialDecayLr`] falls below 0 — only possible
 //! above 2^24 steps, where `f32(k)` and `q ⊘ T` round — MindSpore would take `powf` of a negative
 //! number (NaN); gradstep uses 0, the value at the end of the decay.
 
-use super::LrSchedule;
+use super::source::LrSchedule;
 use crate::error::{Error, Param};
-use crate::hyper::{non_negative, positive, round_f32};
 use crate::math::powf;
-
-/// A step count that must be positive (MindSpore's `check_positive_int`).
-pub(crate) fn count(n: u32, p: Param) -> Result<u32, Error> {
-    if n == 0 {
-        Err(Error::NotPositive(p))
-    } else {
-        Ok(n)
-    }
-}
-
-/// `F(x)` of a finite `x > 0`.
-fn positive_f32(x: f64, p: Param) -> Result<f32, Error> {
-    round_f32(positive(x, p)?, p)
-}
-
-/// `F(x)` of a finite `x ≥ 0`.
-fn non_negative_f32(x: f64, p: Param) -> Result<f32, Error> {
-    round_f32(non_negative(x, p)?, p)
-}
+use crate::validate::{count, non_negative, non_negative_f32, positive, positive_f32, round_f32};
 
 /// `F(min) ⊕ (delta ⊗ (1 ⊕ sin(F(π) ⊗ ((p ⊘ ds) ⊕ ½))))`: MindSpore's cosine decay, computed
 /// with a shifted sine (`sin(π(p/ds + ½))`, not `cos(πp/ds)`; SEMANTICS G8).
@@ -259,65 +240,31 @@ impl LrSchedule for PolynomialDecayLr {
     }
 }
 
-/// `WarmUpLR(learning_rate, warmup_steps)`: 0 at step 0, rising linearly to `learning_rate` at
-/// `warmup_steps`, then constant.
+/// MindSpore's `WarmUpLR(learning_rate, warmup_steps)`: 0 at step 0, rising linearly to
+/// `learning_rate` at `warmup_steps`, then constant.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct WarmUpLr {
+pub struct WarmupLr {
     pub(crate) lr: f32,
     pub(crate) warmup_steps: u32,
 }
 
-impl WarmUpLr {
+impl WarmupLr {
     /// `learning_rate` finite and ≥ 0 (0 is allowed), `warmup_steps` > 0.
     pub fn new(learning_rate: f64, warmup_steps: u32) -> Result<Self, Error> {
         let lr = non_negative_f32(learning_rate, Param::LearningRate)?;
         let warmup_steps = count(warmup_steps, Param::WarmupSteps)?;
-        Ok(WarmUpLr { lr, warmup_steps })
+        Ok(WarmupLr { lr, warmup_steps })
     }
 
     /// `F(lr) ⊗ (f32(min(k, W)) ⊘ F(W))` for an `f32` learning rate (shared with
-    /// [`super::WarmupThen`]).
+    /// [`crate::lr::WarmupThen`]).
     pub(crate) fn ramp(lr: f32, step: u32, warmup_steps: u32) -> f32 {
         lr * (step.min(warmup_steps) as f32 / warmup_steps as f32)
     }
 }
 
-impl LrSchedule for WarmUpLr {
+impl LrSchedule for WarmupLr {
     fn lr(&self, step: u32) -> f32 {
-        WarmUpLr::ramp(self.lr, step, self.warmup_steps)
-    }
-}
-
-/// Any of MindSpore's schedules, or cosine decay with warm restarts, as one `Copy` value (for
-/// tables of groups and for the C API).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Schedule {
-    /// `ExponentialDecayLR`.
-    ExponentialDecay(ExponentialDecayLr),
-    /// `NaturalExpDecayLR`.
-    NaturalExpDecay(NaturalExpDecayLr),
-    /// `InverseDecayLR`.
-    InverseDecay(InverseDecayLr),
-    /// `CosineDecayLR`.
-    CosineDecay(CosineDecayLr),
-    /// `PolynomialDecayLR`.
-    PolynomialDecay(PolynomialDecayLr),
-    /// `WarmUpLR`.
-    WarmUp(WarmUpLr),
-    /// Cosine decay with warm restarts (SGDR).
-    CosineWarmRestarts(super::CosineWarmRestarts),
-}
-
-impl LrSchedule for Schedule {
-    fn lr(&self, step: u32) -> f32 {
-        match self {
-            Schedule::ExponentialDecay(s) => s.lr(step),
-            Schedule::NaturalExpDecay(s) => s.lr(step),
-            Schedule::InverseDecay(s) => s.lr(step),
-            Schedule::CosineDecay(s) => s.lr(step),
-            Schedule::PolynomialDecay(s) => s.lr(step),
-            Schedule::WarmUp(s) => s.lr(step),
-            Schedule::CosineWarmRestarts(s) => s.lr(step),
-        }
+        WarmupLr::ramp(self.lr, step, self.warmup_steps)
     }
 }

@@ -1,0 +1,163 @@
+//! Kernel backends and the fused kernels on raw pointers.
+
+use core::ffi::{CStr, c_char};
+use core::num::NonZeroUsize;
+
+use super::ptr::{Regions, slice, slice_mut};
+use super::status::{Status, status};
+use crate::hyper::{GradPrep, MomentumStep, SgdStep};
+use crate::kernel::{self, Backend};
+
+/// The widest backend this machine has.
+pub const GRADSTEP_BACKEND_AUTO: u32 = 0;
+/// One element at a time.
+pub const GRADSTEP_BACKEND_SCALAR: u32 = 1;
+/// `wide`'s eight lanes (SSE2, NEON, simd128, or arrays).
+pub const GRADSTEP_BACKEND_WIDE: u32 = 2;
+/// AVX2 (x86_64).
+pub const GRADSTEP_BACKEND_AVX2: u32 = 3;
+/// AVX-512F (x86_64).
+pub const GRADSTEP_BACKEND_AVX512: u32 = 4;
+
+/// The backend of a `GRADSTEP_BACKEND_*` constant.
+pub(crate) fn backend_of(id: u32) -> Result<Backend, Status> {
+    match id {
+        GRADSTEP_BACKEND_AUTO => Ok(Backend::selected()),
+        GRADSTEP_BACKEND_SCALAR => Ok(Backend::Scalar),
+        GRADSTEP_BACKEND_WIDE => Ok(Backend::Wide),
+        GRADSTEP_BACKEND_AVX2 => Ok(Backend::Avx2),
+        GRADSTEP_BACKEND_AVX512 => Ok(Backend::Avx512),
+        _ => Err(Status::InvalidArgument),
+    }
+}
+
+/// The `GRADSTEP_BACKEND_*` constant of a backend.
+pub(crate) fn backend_id(backend: Backend) -> u32 {
+    match backend {
+        Backend::Scalar => GRADSTEP_BACKEND_SCALAR,
+        Backend::Wide => GRADSTEP_BACKEND_WIDE,
+        Backend::Avx2 => GRADSTEP_BACKEND_AVX2,
+        Backend::Avx512 => GRADSTEP_BACKEND_AVX512,
+    }
+}
+
+/// Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn gradstep_backend_available(backend: u32) -> u32 {
+    backend_of(backend).is_ok_and(Backend::is_available) as u32
+}
+
+/// The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
+#[unsafe(no_mangle)]
+pub extern "C" fn gradstep_backend_selected() -> u32 {
+    backend_id(Backend::selected())
+}
+
+/// The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
+#[unsafe(no_mangle)]
+pub extern "C" fn gradstep_backend_name(backend: u32) -> *const c_char {
+    let name: &'static CStr = match backend_of(backend).map(Backend::instruction_set) {
+        Ok("scalar") => c"scalar",
+        Ok("avx") => c"avx",
+        Ok("sse2") => c"sse2",
+        Ok("simd128") => c"simd128",
+        Ok("neon") => c"neon",
+        Ok("avx2") => c"avx2",
+        Ok("avx512f") => c"avx512f",
+        _ => c"unknown",
+    };
+    name.as_ptr()
+}
+
+/// Params, grads and state of one tensor.
+type Buffers<'a> = (&'a mut [f32], &'a [f32], &'a mut [f32]);
+
+/// The three buffers of one kernel call, checked for NULL, alignment and overlap.
+///
+/// # Safety
+/// Each pointer must be valid for `len` values, and not referred to elsewhere during the call.
+unsafe fn buffers<'a>(
+    params: *mut f32,
+    grads: *const f32,
+    state: *mut f32,
+    len: usize,
+) -> Result<Buffers<'a>, Status> {
+    Regions::<3>::new()
+        .add(params, len, true)
+        .add(grads, len, false)
+        .add(state, len, true)
+        .check()?;
+    // SAFETY: the caller's contract; the regions are disjoint (checked), so the `&mut` do not alias.
+    unsafe {
+        Ok((
+            slice_mut(params, len)?,
+            slice(grads, len)?,
+            slice_mut(state, len)?,
+        ))
+    }
+}
+
+/// One momentum step over one tensor of `len` values (the fused kernel): weight decay
+/// `weight_decay` (coupled, `F(wd·L)`), centralization over `rows` rows (0: none), unscaling by
+/// `loss_scale`, then `m ← m·μ + g; w ← w − m·lr` (Nesterov: `w ← w − (g·lr + m·μ·lr)`).
+///
+/// # Safety
+/// `params`, `grads` and `state` must each be valid for `len` floats (NULL only when `len` is 0),
+/// and no other thread may use them during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_kernel_momentum(
+    params: *mut f32,
+    grads: *const f32,
+    state: *mut f32,
+    len: usize,
+    rows: usize,
+    lr: f32,
+    momentum: f64,
+    nesterov: u32,
+    weight_decay: f64,
+    loss_scale: f64,
+    backend: u32,
+) -> Status {
+    status(|| {
+        let backend = backend_of(backend)?;
+        let prep = GradPrep::new(weight_decay, loss_scale)?;
+        let step = MomentumStep::new(lr, momentum, nesterov != 0, prep)?;
+        // SAFETY: the caller's contract for the three buffers.
+        let (w, g, m) = unsafe { buffers(params, grads, state, len)? };
+        let rows = NonZeroUsize::new(rows);
+        Ok(kernel::momentum_on(backend, w, g, m, rows, &step)?)
+    })
+}
+
+/// One `nn.SGD` step over one tensor of `len` values; `first_step` marks the optimizer's first
+/// step (the momentum buffer then takes the gradient undamped).
+///
+/// # Safety
+/// As `gradstep_kernel_momentum`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_kernel_sgd(
+    params: *mut f32,
+    grads: *const f32,
+    state: *mut f32,
+    len: usize,
+    rows: usize,
+    lr: f32,
+    momentum: f64,
+    dampening: f64,
+    nesterov: u32,
+    first_step: u32,
+    weight_decay: f64,
+    loss_scale: f64,
+    backend: u32,
+) -> Status {
+    status(|| {
+        let backend = backend_of(backend)?;
+        let prep = GradPrep::new(weight_decay, loss_scale)?;
+        let step =
+            SgdStep::new(lr, momentum, dampening, nesterov != 0, prep)?.first_step(first_step != 0);
+        // SAFETY: the caller's contract for the three buffers.
+        let (w, g, a) = unsafe { buffers(params, grads, state, len)? };
+        let rows = NonZeroUsize::new(rows);
+        Ok(kernel::sgd_on(backend, w, g, a, rows, &step)?)
+    })
+}
