@@ -11,11 +11,11 @@
 //! `tools/bench_table.py` prints the ratios.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gradstep::{Group, Tensor};
+use gradstep::Lr;
 use gradstep::hyper::{GradPrep, MomentumStep};
 use gradstep::kernel;
-use gradstep::Lr;
 use gradstep::lr::schedule::CosineDecayLr;
+use gradstep::{Group, Tensor};
 use gradstep::{Momentum, MomentumSettings};
 use std::hint::black_box;
 use std::time::Duration;

@@ -3,8 +3,9 @@
  *
  * Every function returns a gradstep_status (GRADSTEP_STATUS_OK on success, nothing changed
  * otherwise; gradstep_status_message() explains a code). All memory is the caller's: buffers are
- * float * with a size_t length, NULL only when the length is 0, aligned, and params, grads and
- * state must not overlap. Flags are uint32_t (0 false, anything else true).
+ * float * with a size_t length, NULL only when the length is 0, aligned; memory a call writes
+ * must not overlap anything else it uses. Flags are uint32_t (0 false, anything else true).
+ * Structs with _private fields are gradstep's storage: keep them, never write them.
  *
  * MIT OR Apache-2.0.
  */
@@ -16,31 +17,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/**
- * The widest path this machine has.
- */
-#define GRADSTEP_PATH_AUTO 0
-
-/**
- * One element at a time.
- */
-#define GRADSTEP_PATH_SCALAR 1
-
-/**
- * `wide`'s eight lanes (SSE2, NEON, simd128, or arrays).
- */
-#define GRADSTEP_PATH_WIDE 2
-
-/**
- * AVX2 (x86_64).
- */
-#define GRADSTEP_PATH_AVX2 3
-
-/**
- * AVX-512F (x86_64).
- */
-#define GRADSTEP_PATH_AVX512 4
 
 /**
  * A static learning rate (`lr`).
@@ -56,6 +32,31 @@
  * A schedule (`schedule`).
  */
 #define GRADSTEP_LR_SCHEDULE 3
+
+/**
+ * The widest backend this machine has.
+ */
+#define GRADSTEP_BACKEND_AUTO 0
+
+/**
+ * One element at a time.
+ */
+#define GRADSTEP_BACKEND_SCALAR 1
+
+/**
+ * `wide`'s eight lanes (SSE2, NEON, simd128, or arrays).
+ */
+#define GRADSTEP_BACKEND_WIDE 2
+
+/**
+ * AVX2 (x86_64).
+ */
+#define GRADSTEP_BACKEND_AVX2 3
+
+/**
+ * AVX-512F (x86_64).
+ */
+#define GRADSTEP_BACKEND_AVX512 4
 
 /**
  * What a call did: `GRADSTEP_STATUS_OK`, or why it was rejected (nothing was changed).
@@ -74,15 +75,16 @@ typedef enum {
    */
   GRADSTEP_STATUS_MISALIGNED = 2,
   /**
-   * Buffers that must be distinct overlap.
+   * Memory the call writes overlaps other memory it reads or writes.
    */
   GRADSTEP_STATUS_OVERLAP = 3,
   /**
-   * A kind, a path or a length is not one gradstep knows, or a value gradstep wrote was changed.
+   * A kind, a backend or a length is not one gradstep knows, or a value gradstep wrote was
+   * changed.
    */
   GRADSTEP_STATUS_INVALID_ARGUMENT = 4,
   /**
-   * The optimizer was not initialized by `gradstep_momentum_init` or `gradstep_sgd_init`.
+   * The optimizer was not initialized by a `gradstep_*_init` call.
    */
   GRADSTEP_STATUS_UNINITIALIZED = 5,
   /**
@@ -90,7 +92,7 @@ typedef enum {
    */
   GRADSTEP_STATUS_LENGTH_MISMATCH = 10,
   /**
-   * A row count is zero or does not divide the length.
+   * A row count does not divide the length.
    */
   GRADSTEP_STATUS_BAD_ROWS = 11,
   /**
@@ -110,9 +112,9 @@ typedef enum {
    */
   GRADSTEP_STATUS_NESTEROV_NEEDS_MOMENTUM = 15,
   /**
-   * The kernel path is not available on this CPU or in this build.
+   * The kernel backend is not available on this CPU or in this build.
    */
-  GRADSTEP_STATUS_PATH_UNAVAILABLE = 16,
+  GRADSTEP_STATUS_BACKEND_UNAVAILABLE = 16,
   /**
    * A cosine decay's `min_lr` is not below its `max_lr`.
    */
@@ -181,46 +183,39 @@ typedef enum {
    * Saved state that cannot be restored (damaged, or from another optimizer or layout).
    */
   GRADSTEP_STATUS_SAVED_STATE = 33,
+  /**
+   * The tensors no longer add up to the length the optimizer was initialized with.
+   */
+  GRADSTEP_STATUS_LAYOUT_CHANGED = 34,
 } gradstep_status;
 
 /**
- * A learning-rate schedule, filled by a `gradstep_schedule_*` constructor: plain data, checked
- * whenever it is used. Do not write its fields.
+ * A learning-rate schedule, filled by a `gradstep_schedule_*` constructor: opaque plain data
+ * the caller keeps (on the stack, in a static) and never writes; checked whenever it is used.
  */
 typedef struct {
   /**
-   * Which schedule (private).
+   * gradstep's (its kind, flag, rounded parameters and step counts).
    */
-  uint32_t kind;
-  /**
-   * Stairs, or updated decay steps (private).
-   */
-  uint32_t flag;
-  /**
-   * Rounded parameters (private).
-   */
-  float f[4];
-  /**
-   * Step counts (private).
-   */
-  uint32_t n[2];
+  uint32_t _private[8];
 } gradstep_schedule;
 
 /**
  * One parameter group, filled by the caller (or by `gradstep_group_static`,
- * `gradstep_group_table`, `gradstep_group_schedule`); the fields after `centralize` are the
- * optimizer's. The table and schedule must outlive the optimizer, and a group array belongs to
- * one optimizer.
+ * `gradstep_group_table`, `gradstep_group_schedule`). Init reads `lr` and `weight_decay` once;
+ * every step reads `lr_kind`, the table or schedule, and `centralize` again. `_private` is
+ * gradstep's: it keeps there what a step needs between calls without an allocation. The table
+ * and schedule must outlive the optimizer, and a group array belongs to one optimizer.
  */
 typedef struct {
-  /**
-   * `GRADSTEP_LR_STATIC`, `GRADSTEP_LR_TABLE` or `GRADSTEP_LR_SCHEDULE`.
-   */
-  uint32_t lr_kind;
   /**
    * The static learning rate: finite, ≥ 0.
    */
   double lr;
+  /**
+   * The weight decay: finite, ≥ 0.
+   */
+  double weight_decay;
   /**
    * The table of learning rates, one per step.
    */
@@ -230,41 +225,25 @@ typedef struct {
    */
   size_t table_len;
   /**
-   * Past the table's end: 0 is an error, otherwise the last value is kept.
-   */
-  uint32_t hold_last;
-  /**
    * The schedule.
    */
   const gradstep_schedule *schedule;
   /**
-   * The weight decay: finite, ≥ 0.
+   * `GRADSTEP_LR_STATIC`, `GRADSTEP_LR_TABLE` or `GRADSTEP_LR_SCHEDULE`.
    */
-  double weight_decay;
+  uint32_t lr_kind;
+  /**
+   * Past the table's end: 0 is an error, otherwise the last value is kept.
+   */
+  uint32_t hold_last;
   /**
    * Centralize the gradients of the group's tensors that have rows: 0 or 1.
    */
   uint32_t centralize;
   /**
-   * The current static learning rate, `F(lr)` or as set since (private).
+   * gradstep's: the current static learning rate, the planned one, `F(wd·L)`, `F(1/L)`, flags.
    */
-  float current_lr;
-  /**
-   * The learning rate planned for the step in progress (private).
-   */
-  float planned_lr;
-  /**
-   * `F(wd·L)` (private).
-   */
-  float decay;
-  /**
-   * `F(1/L)` (private).
-   */
-  float unscale;
-  /**
-   * Bit 0: decay on; bit 1: unscale on (private).
-   */
-  uint32_t prep;
+  uint32_t _private[5];
 } gradstep_group;
 
 /**
@@ -276,21 +255,21 @@ typedef struct {
    */
   double momentum;
   /**
-   * Nesterov: 0 or 1.
-   */
-  uint32_t nesterov;
-  /**
    * The loss scale the gradients arrive multiplied by: finite, > 0.
    */
   double loss_scale;
+  /**
+   * Nesterov: 0 or 1.
+   */
+  uint32_t nesterov;
   /**
    * Reject a step with a NaN or infinite gradient before writing: 0 or 1.
    */
   uint32_t check_finite;
   /**
-   * A `GRADSTEP_PATH_*`.
+   * A `GRADSTEP_BACKEND_*`.
    */
-  uint32_t path;
+  uint32_t backend;
 } gradstep_momentum_settings;
 
 /**
@@ -306,25 +285,44 @@ typedef struct {
    */
   double dampening;
   /**
-   * Nesterov (needs momentum > 0 and dampening 0): 0 or 1.
-   */
-  uint32_t nesterov;
-  /**
    * The loss scale: finite, > 0.
    */
   double loss_scale;
+  /**
+   * Nesterov (needs momentum > 0 and dampening 0): 0 or 1.
+   */
+  uint32_t nesterov;
   /**
    * As in the Momentum settings.
    */
   uint32_t check_finite;
   /**
-   * A `GRADSTEP_PATH_*`.
+   * A `GRADSTEP_BACKEND_*`.
    */
-  uint32_t path;
+  uint32_t backend;
 } gradstep_sgd_settings;
 
 /**
+ * An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: opaque plain
+ * data the caller keeps (on the stack, in a static) and never writes; it may be copied. The
+ * tensor and group arrays it was given must outlive it.
+ */
+typedef struct {
+  /**
+   * gradstep's: the tensor and group arrays.
+   */
+  const void *_pointers[2];
+  /**
+   * gradstep's: the rule, the settings, the lengths, the step counter and a checksum.
+   */
+  uint32_t _private[24];
+} gradstep_optimizer;
+
+/**
  * One tensor of the layout: its length, its leading dimension, and its group.
+ *
+ * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
+ * and every bit pattern is a value: the C API reads the caller's array as it is.
  */
 typedef struct {
   /**
@@ -333,7 +331,8 @@ typedef struct {
   size_t len;
   /**
    * The leading dimension (rows) of a tensor of rank ≥ 2, which gradient centralization
-   * centres row by row; 0 for a tensor of rank 1 (never centralized).
+   * centres row by row; none (0 in C) for a tensor of rank 1, never centralized. It must
+   * divide `len`.
    */
   size_t rows;
   /**
@@ -342,74 +341,6 @@ typedef struct {
   size_t group;
 } gradstep_tensor;
 
-/**
- * An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: plain data the
- * caller keeps (on the stack, in a static) and never writes. The tensor and group arrays it
- * was given must outlive it.
- */
-typedef struct {
-  /**
-   * Set by init (private).
-   */
-  uint32_t magic;
-  /**
-   * Momentum or SGD (private).
-   */
-  uint32_t kind;
-  /**
-   * The layout (private).
-   */
-  const gradstep_tensor *tensors;
-  /**
-   * (private)
-   */
-  size_t n_tensors;
-  /**
-   * The groups (private).
-   */
-  gradstep_group *groups;
-  /**
-   * (private)
-   */
-  size_t n_groups;
-  /**
-   * The length of the buffers (private).
-   */
-  size_t len;
-  /**
-   * `F(momentum)` (private).
-   */
-  float momentum;
-  /**
-   * `F(dampening)` (private).
-   */
-  float dampening;
-  /**
-   * (private)
-   */
-  uint32_t nesterov;
-  /**
-   * (private)
-   */
-  uint32_t check_finite;
-  /**
-   * SGD: a step has completed (private).
-   */
-  uint32_t started;
-  /**
-   * (private)
-   */
-  uint32_t path;
-  /**
-   * The global step (private).
-   */
-  uint32_t step;
-  /**
-   * The step planned by `gradstep_optimizer_begin_step`, plus one; 0 when none (private).
-   */
-  uint32_t planned;
-} gradstep_optimizer;
-
 
 
 
@@ -417,235 +348,6 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-/**
- * A static message for a status code (also for codes this build does not know).
- */
-const char *gradstep_status_message(int32_t status);
-
-/**
- * The crate's version, e.g. `"0.1.0"`.
- */
-const char *gradstep_version(void);
-
-/**
- * Whether a path (`GRADSTEP_PATH_*`) can run here: 1 or 0.
- */
-uint32_t gradstep_path_available(uint32_t path);
-
-/**
- * The path `GRADSTEP_PATH_AUTO` stands for on this machine.
- */
-uint32_t gradstep_path_selected(void);
-
-/**
- * The instruction set of a path in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
- */
-const char *gradstep_path_name(uint32_t path);
-
-/**
- * One momentum step over one tensor of `len` values (the fused kernel): weight decay
- * `weight_decay` (coupled, `F(wd·L)`), centralization over `rows` rows (0: none), unscaling by
- * `loss_scale`, then `m ← m·μ + g; w ← w − m·lr` (Nesterov: `w ← w − (g·lr + m·μ·lr)`).
- */
-gradstep_status gradstep_kernel_momentum(float *params,
-                                         const float *grads,
-                                         float *state,
-                                         size_t len,
-                                         size_t rows,
-                                         float lr,
-                                         double momentum,
-                                         uint32_t nesterov,
-                                         double weight_decay,
-                                         double loss_scale,
-                                         uint32_t path);
-
-/**
- * One `nn.SGD` step over one tensor of `len` values; `first_step` marks the optimizer's first
- * step (the momentum buffer then takes the gradient undamped).
- */
-gradstep_status gradstep_kernel_sgd(float *params,
-                                    const float *grads,
-                                    float *state,
-                                    size_t len,
-                                    size_t rows,
-                                    float lr,
-                                    double momentum,
-                                    double dampening,
-                                    uint32_t nesterov,
-                                    uint32_t first_step,
-                                    double weight_decay,
-                                    double loss_scale,
-                                    uint32_t path);
-
-/**
- * The length of `piecewise_constant_lr`'s table (its last milestone), into `*out_len`.
- */
-gradstep_status gradstep_piecewise_constant_len(const uint32_t *milestones,
-                                                size_t n_milestones,
-                                                const double *learning_rates,
-                                                size_t n_learning_rates,
-                                                size_t *out_len);
-
-/**
- * MindSpore's `piecewise_constant_lr` into `out`.
- */
-gradstep_status gradstep_piecewise_constant_lr(const uint32_t *milestones,
-                                               size_t n_milestones,
-                                               const double *learning_rates,
-                                               size_t n_learning_rates,
-                                               float *out,
-                                               size_t out_len);
-
-/**
- * MindSpore's `exponential_decay_lr` into `out` (`total_step` floats).
- */
-gradstep_status gradstep_exponential_decay_lr(double learning_rate,
-                                              double decay_rate,
-                                              uint32_t total_step,
-                                              uint32_t step_per_epoch,
-                                              uint32_t decay_epoch,
-                                              uint32_t is_stair,
-                                              float *out,
-                                              size_t out_len);
-
-/**
- * MindSpore's `natural_exp_decay_lr` into `out` (`total_step` floats).
- */
-gradstep_status gradstep_natural_exp_decay_lr(double learning_rate,
-                                              double decay_rate,
-                                              uint32_t total_step,
-                                              uint32_t step_per_epoch,
-                                              uint32_t decay_epoch,
-                                              uint32_t is_stair,
-                                              float *out,
-                                              size_t out_len);
-
-/**
- * MindSpore's `inverse_decay_lr` into `out` (`total_step` floats).
- */
-gradstep_status gradstep_inverse_decay_lr(double learning_rate,
-                                          double decay_rate,
-                                          uint32_t total_step,
-                                          uint32_t step_per_epoch,
-                                          uint32_t decay_epoch,
-                                          uint32_t is_stair,
-                                          float *out,
-                                          size_t out_len);
-
-/**
- * MindSpore's `cosine_decay_lr` into `out` (`total_step` floats).
- */
-gradstep_status gradstep_cosine_decay_lr(double min_lr,
-                                         double max_lr,
-                                         uint32_t total_step,
-                                         uint32_t step_per_epoch,
-                                         uint32_t decay_epoch,
-                                         float *out,
-                                         size_t out_len);
-
-/**
- * MindSpore's `polynomial_decay_lr` into `out` (`total_step` floats).
- */
-gradstep_status gradstep_polynomial_decay_lr(double learning_rate,
-                                             double end_learning_rate,
-                                             uint32_t total_step,
-                                             uint32_t step_per_epoch,
-                                             uint32_t decay_epoch,
-                                             double power,
-                                             uint32_t update_decay_epoch,
-                                             float *out,
-                                             size_t out_len);
-
-/**
- * MindSpore's `warmup_lr` into `out` (`total_step` floats).
- */
-gradstep_status gradstep_warmup_lr(double learning_rate,
-                                   uint32_t total_step,
-                                   uint32_t step_per_epoch,
-                                   uint32_t warmup_epoch,
-                                   float *out,
-                                   size_t out_len);
-
-/**
- * MindSpore's `ExponentialDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
- */
-gradstep_status gradstep_schedule_exponential_decay(double learning_rate,
-                                                    double decay_rate,
-                                                    uint32_t decay_steps,
-                                                    uint32_t is_stair,
-                                                    gradstep_schedule *out);
-
-/**
- * MindSpore's `NaturalExpDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
- */
-gradstep_status gradstep_schedule_natural_exp_decay(double learning_rate,
-                                                    double decay_rate,
-                                                    uint32_t decay_steps,
-                                                    uint32_t is_stair,
-                                                    gradstep_schedule *out);
-
-/**
- * MindSpore's `InverseDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
- */
-gradstep_status gradstep_schedule_inverse_decay(double learning_rate,
-                                                double decay_rate,
-                                                uint32_t decay_steps,
-                                                uint32_t is_stair,
-                                                gradstep_schedule *out);
-
-/**
- * MindSpore's `CosineDecayLR(min_lr, max_lr, decay_steps)`.
- */
-gradstep_status gradstep_schedule_cosine_decay(double min_lr,
-                                               double max_lr,
-                                               uint32_t decay_steps,
-                                               gradstep_schedule *out);
-
-/**
- * MindSpore's `PolynomialDecayLR(learning_rate, end_learning_rate, decay_steps, power,
- * update_decay_steps)`.
- */
-gradstep_status gradstep_schedule_polynomial_decay(double learning_rate,
-                                                   double end_learning_rate,
-                                                   uint32_t decay_steps,
-                                                   double power,
-                                                   uint32_t update_decay_steps,
-                                                   gradstep_schedule *out);
-
-/**
- * MindSpore's `WarmUpLR(learning_rate, warmup_steps)`.
- */
-gradstep_status gradstep_schedule_warmup(double learning_rate,
-                                         uint32_t warmup_steps,
-                                         gradstep_schedule *out);
-
-/**
- * Cosine decay with warm restarts (SGDR): periods `first_period · period_mult^i`, each
- * MindSpore's `CosineDecayLR(min_lr, max_lr, period)`.
- */
-gradstep_status gradstep_schedule_cosine_warm_restarts(double min_lr,
-                                                       double max_lr,
-                                                       uint32_t first_period,
-                                                       uint32_t period_mult,
-                                                       gradstep_schedule *out);
-
-/**
- * A schedule's learning rate at `step` into `*out`: finite and ≥ 0, or an error.
- */
-gradstep_status gradstep_schedule_lr(const gradstep_schedule *schedule, uint32_t step, float *out);
-
-/**
- * The learning rate at `step` of schedules one after another: `schedules[0]` until
- * `boundaries[0]`, then `schedules[1]` from its step 0, and so on (`n_boundaries` is
- * `n_schedules − 1`, boundaries positive and strictly increasing).
- */
-gradstep_status gradstep_sequence_lr(const gradstep_schedule *schedules,
-                                     size_t n_schedules,
-                                     const uint32_t *boundaries,
-                                     size_t n_boundaries,
-                                     uint32_t step,
-                                     float *out);
 
 /**
  * A group with a static learning rate `lr`.
@@ -670,7 +372,64 @@ gradstep_group gradstep_group_schedule(const gradstep_schedule *schedule,
                                        uint32_t centralize);
 
 /**
- * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest path.
+ * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
+ */
+uint32_t gradstep_backend_available(uint32_t backend);
+
+/**
+ * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
+ */
+uint32_t gradstep_backend_selected(void);
+
+/**
+ * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
+ */
+const char *gradstep_backend_name(uint32_t backend);
+
+/**
+ * One momentum step over one tensor of `len` values (the fused kernel): weight decay
+ * `weight_decay` (coupled, `F(wd·L)`), centralization over `rows` rows (0: none), unscaling by
+ * `loss_scale`, then `m ← m·μ + g; w ← w − m·lr` (Nesterov: `w ← w − (g·lr + m·μ·lr)`).
+ *
+ * # Safety
+ * `params`, `grads` and `state` must each be valid for `len` floats (NULL only when `len` is 0),
+ * and no other thread may use them during the call.
+ */
+gradstep_status gradstep_kernel_momentum(float *params,
+                                         const float *grads,
+                                         float *state,
+                                         size_t len,
+                                         size_t rows,
+                                         float lr,
+                                         double momentum,
+                                         uint32_t nesterov,
+                                         double weight_decay,
+                                         double loss_scale,
+                                         uint32_t backend);
+
+/**
+ * One `nn.SGD` step over one tensor of `len` values; `first_step` marks the optimizer's first
+ * step (the momentum buffer then takes the gradient undamped).
+ *
+ * # Safety
+ * As `gradstep_kernel_momentum`.
+ */
+gradstep_status gradstep_kernel_sgd(float *params,
+                                    const float *grads,
+                                    float *state,
+                                    size_t len,
+                                    size_t rows,
+                                    float lr,
+                                    double momentum,
+                                    double dampening,
+                                    uint32_t nesterov,
+                                    uint32_t first_step,
+                                    double weight_decay,
+                                    double loss_scale,
+                                    uint32_t backend);
+
+/**
+ * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
  */
 gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
 
@@ -683,6 +442,12 @@ gradstep_sgd_settings gradstep_sgd_settings_default(void);
  * Initializes `*opt` as MindSpore's `nn.Momentum` over `n_tensors` tensors (back to back in the
  * buffers, in this order) in `n_groups` groups. Checks everything; on error `*opt` and the
  * groups are unchanged.
+ *
+ * # Safety
+ * `opt` must be valid for writing one `gradstep_optimizer`; `tensors` for reading `n_tensors`
+ * tensors and `groups` for reading and writing `n_groups` groups (NULL only for 0), both for as
+ * long as the optimizer is used; `settings` for reading one settings struct; the tables and
+ * schedules the groups name as long as the optimizer is used.
  */
 gradstep_status gradstep_momentum_init(gradstep_optimizer *opt,
                                        const gradstep_tensor *tensors,
@@ -693,6 +458,9 @@ gradstep_status gradstep_momentum_init(gradstep_optimizer *opt,
 
 /**
  * Initializes `*opt` as MindSpore's `nn.SGD`, like `gradstep_momentum_init`.
+ *
+ * # Safety
+ * As `gradstep_momentum_init`.
  */
 gradstep_status gradstep_sgd_init(gradstep_optimizer *opt,
                                   const gradstep_tensor *tensors,
@@ -702,45 +470,41 @@ gradstep_status gradstep_sgd_init(gradstep_optimizer *opt,
                                   const gradstep_sgd_settings *settings);
 
 /**
- * One step over the whole layout: `params`, `grads` and `state` hold `len` floats (all the
- * tensors). On error nothing changes, the step counter included.
+ * One step over the whole layout: `params` and `grads` hold `len` floats (all the tensors),
+ * `state` holds `state_len` floats (`gradstep_optimizer_state_len`). On error nothing changes,
+ * the step counter included.
+ *
+ * # Safety
+ * `opt` must be an optimizer initialized by gradstep, valid for reading and writing, whose arrays
+ * are alive; `params` and `state` valid for `len` and `state_len` reads and writes, `grads` for
+ * `len` reads (NULL only for 0); no other thread may use any of them during the call.
  */
 gradstep_status gradstep_optimizer_step(gradstep_optimizer *opt,
                                         float *params,
                                         const float *grads,
+                                        size_t len,
                                         float *state,
-                                        size_t len);
+                                        size_t state_len);
 
 /**
- * The global step (steps taken, and the index of the next step's learning rate) into `*out`.
- */
-gradstep_status gradstep_optimizer_global_step(gradstep_optimizer *opt, uint32_t *out);
-
-/**
- * The length the params, grads and state buffers must have, into `*out`.
- */
-gradstep_status gradstep_optimizer_len(gradstep_optimizer *opt, size_t *out);
-
-/**
- * The learning rate group `group` will use at the next step, into `*out`.
- */
-gradstep_status gradstep_optimizer_lr(gradstep_optimizer *opt, size_t group, float *out);
-
-/**
- * Sets group `group`'s static learning rate to `F(lr)` (finite, ≥ 0), used from the next step on.
- */
-gradstep_status gradstep_optimizer_set_lr(gradstep_optimizer *opt, size_t group, double lr);
-
-/**
- * Plans a sharded step: computes every group's learning rate and writes the step's token into
- * `*token`.
+ * Plans a step taken in shards: computes every group's learning rate and writes the step's
+ * token into `*token`.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`; `token` valid for writing one `uint32_t`.
  */
 gradstep_status gradstep_optimizer_begin_step(gradstep_optimizer *opt, uint32_t *token);
 
 /**
- * Updates tensors `[first, end)` of the planned step; the buffers hold exactly those tensors'
- * `len` elements (`gradstep_optimizer_elements`). Shards of one step may run concurrently on
- * disjoint buffers: this call only reads the optimizer and its groups.
+ * Updates tensors `[first, end)` of the planned step. `params`, `grads` (`len` floats) and
+ * `state` (`state_len` floats) are the whole buffers, as for `gradstep_optimizer_step`; only the
+ * elements of those tensors are touched. Shards of one step may run concurrently on disjoint
+ * tensor ranges: this call only reads the optimizer and its groups.
+ *
+ * # Safety
+ * `opt` must be an optimizer initialized by gradstep, valid for reading, whose arrays are alive;
+ * the buffers as in `gradstep_optimizer_step`, except that other threads may use the elements of
+ * other tensors at the same time.
  */
 gradstep_status gradstep_optimizer_step_shard(const gradstep_optimizer *opt,
                                               uint32_t token,
@@ -748,35 +512,89 @@ gradstep_status gradstep_optimizer_step_shard(const gradstep_optimizer *opt,
                                               size_t end,
                                               float *params,
                                               const float *grads,
+                                              size_t len,
                                               float *state,
-                                              size_t len);
+                                              size_t state_len);
 
 /**
  * Completes the planned step once every tensor has been updated exactly once.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`.
  */
 gradstep_status gradstep_optimizer_end_step(gradstep_optimizer *opt, uint32_t token);
 
 /**
- * The offset and length, in the flat buffers, of tensors `[first, end)`.
+ * The global step (steps taken, and the index of the next step's learning rate) into `*out`.
+ *
+ * # Safety
+ * `opt` valid for reading one optimizer, `out` for writing one `uint32_t`.
  */
-gradstep_status gradstep_optimizer_elements(gradstep_optimizer *opt,
+gradstep_status gradstep_optimizer_global_step(const gradstep_optimizer *opt, uint32_t *out);
+
+/**
+ * The length the params and grads buffers must have (and each state buffer), into `*out`.
+ *
+ * # Safety
+ * `opt` valid for reading one optimizer, `out` for writing one `size_t`.
+ */
+gradstep_status gradstep_optimizer_len(const gradstep_optimizer *opt, size_t *out);
+
+/**
+ * The length the state buffer must have (the rule's state buffers, one after the other), into
+ * `*out`.
+ *
+ * # Safety
+ * `opt` valid for reading one optimizer, `out` for writing one `size_t`.
+ */
+gradstep_status gradstep_optimizer_state_len(const gradstep_optimizer *opt, size_t *out);
+
+/**
+ * The number of bytes `gradstep_optimizer_save` writes, into `*out`.
+ *
+ * # Safety
+ * `opt` valid for reading one optimizer, `out` for writing one `size_t`.
+ */
+gradstep_status gradstep_optimizer_saved_len(const gradstep_optimizer *opt, size_t *out);
+
+/**
+ * The learning rate group `group` will use at the next step, into `*out`.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`; `out` valid for writing one float.
+ */
+gradstep_status gradstep_optimizer_lr(const gradstep_optimizer *opt, size_t group, float *out);
+
+/**
+ * Sets group `group`'s static learning rate to `F(lr)` (finite, ≥ 0), used from the next step on.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`.
+ */
+gradstep_status gradstep_optimizer_set_lr(const gradstep_optimizer *opt, size_t group, double lr);
+
+/**
+ * The offset and length, in the flat buffers, of tensors `[first, end)`.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`; `offset` and `len` valid for writing one `size_t` each.
+ */
+gradstep_status gradstep_optimizer_elements(const gradstep_optimizer *opt,
                                             size_t first,
                                             size_t end,
                                             size_t *offset,
                                             size_t *len);
 
 /**
- * The number of bytes `gradstep_optimizer_save` writes, into `*out` (`SIZE_MAX` for a layout
- * larger than memory, which no buffer can hold).
+ * Writes the step counter, the rule's scalars, the static learning rates and `state`
+ * (`state_len` floats) into `out` (`out_len` bytes, at least `gradstep_optimizer_saved_len`);
+ * the bytes written into `*written`.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`; `state` valid for `state_len` reads, `out` for
+ * `out_len` writes, `written` for writing one `size_t`.
  */
-gradstep_status gradstep_optimizer_saved_len(gradstep_optimizer *opt, size_t *out);
-
-/**
- * Writes the step counter, the static learning rates and `state` (`state_len` floats) into
- * `out` (`out_len` bytes, at least `gradstep_optimizer_saved_len`); the bytes written into
- * `*written`.
- */
-gradstep_status gradstep_optimizer_save(gradstep_optimizer *opt,
+gradstep_status gradstep_optimizer_save(const gradstep_optimizer *opt,
                                         const float *state,
                                         size_t state_len,
                                         uint8_t *out,
@@ -784,14 +602,250 @@ gradstep_status gradstep_optimizer_save(gradstep_optimizer *opt,
                                         size_t *written);
 
 /**
- * Restores what `gradstep_optimizer_save` wrote (`len` bytes) into the optimizer and `state`;
- * on error nothing changes.
+ * Restores what `gradstep_optimizer_save` wrote (`len` bytes) into the optimizer and `state`
+ * (`state_len` floats); on error nothing changes.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`; `bytes` valid for `len` reads, `state` for `state_len`
+ * writes.
  */
 gradstep_status gradstep_optimizer_restore(gradstep_optimizer *opt,
                                            const uint8_t *bytes,
                                            size_t len,
                                            float *state,
                                            size_t state_len);
+
+/**
+ * MindSpore's `ExponentialDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_exponential_decay(double learning_rate,
+                                                    double decay_rate,
+                                                    uint32_t decay_steps,
+                                                    uint32_t is_stair,
+                                                    gradstep_schedule *out);
+
+/**
+ * MindSpore's `NaturalExpDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_natural_exp_decay(double learning_rate,
+                                                    double decay_rate,
+                                                    uint32_t decay_steps,
+                                                    uint32_t is_stair,
+                                                    gradstep_schedule *out);
+
+/**
+ * MindSpore's `InverseDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_inverse_decay(double learning_rate,
+                                                double decay_rate,
+                                                uint32_t decay_steps,
+                                                uint32_t is_stair,
+                                                gradstep_schedule *out);
+
+/**
+ * MindSpore's `CosineDecayLR(min_lr, max_lr, decay_steps)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_cosine_decay(double min_lr,
+                                               double max_lr,
+                                               uint32_t decay_steps,
+                                               gradstep_schedule *out);
+
+/**
+ * MindSpore's `PolynomialDecayLR(learning_rate, end_learning_rate, decay_steps, power,
+ * update_decay_steps)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_polynomial_decay(double learning_rate,
+                                                   double end_learning_rate,
+                                                   uint32_t decay_steps,
+                                                   double power,
+                                                   uint32_t update_decay_steps,
+                                                   gradstep_schedule *out);
+
+/**
+ * MindSpore's `WarmUpLR(learning_rate, warmup_steps)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_warmup(double learning_rate,
+                                         uint32_t warmup_steps,
+                                         gradstep_schedule *out);
+
+/**
+ * Cosine decay with warm restarts (SGDR): periods `first_period · period_mult^i`, each
+ * MindSpore's `CosineDecayLR(min_lr, max_lr, period)`.
+ *
+ * # Safety
+ * `out` must be valid for writing one `gradstep_schedule`.
+ */
+gradstep_status gradstep_schedule_cosine_warm_restarts(double min_lr,
+                                                       double max_lr,
+                                                       uint32_t first_period,
+                                                       uint32_t period_mult,
+                                                       gradstep_schedule *out);
+
+/**
+ * A schedule's learning rate at `step` into `*out`: finite and ≥ 0, or an error.
+ *
+ * # Safety
+ * `schedule` must be valid for reading one `gradstep_schedule`, `out` for writing one float.
+ */
+gradstep_status gradstep_schedule_lr(const gradstep_schedule *schedule, uint32_t step, float *out);
+
+/**
+ * The learning rate at `step` of schedules one after another: `schedules[0]` until
+ * `boundaries[0]`, then `schedules[1]` from its step 0, and so on (`n_boundaries` is
+ * `n_schedules − 1`, boundaries positive and strictly increasing).
+ *
+ * # Safety
+ * `schedules` and `boundaries` must be valid for `n_schedules` and `n_boundaries` reads (NULL
+ * only for 0), `out` for writing one float.
+ */
+gradstep_status gradstep_sequence_lr(const gradstep_schedule *schedules,
+                                     size_t n_schedules,
+                                     const uint32_t *boundaries,
+                                     size_t n_boundaries,
+                                     uint32_t step,
+                                     float *out);
+
+/**
+ * A static message for a status code (also for codes this build does not know).
+ */
+const char *gradstep_status_message(int32_t status);
+
+/**
+ * The crate's version, e.g. `"0.2.0"`.
+ */
+const char *gradstep_version(void);
+
+/**
+ * The length of `piecewise_constant_lr`'s table (its last milestone), into `*out_len`.
+ *
+ * # Safety
+ * `milestones` and `learning_rates` must be valid for `n_milestones` and `n_learning_rates`
+ * reads (NULL only for 0), `out_len` for one write.
+ */
+gradstep_status gradstep_piecewise_constant_len(const uint32_t *milestones,
+                                                size_t n_milestones,
+                                                const double *learning_rates,
+                                                size_t n_learning_rates,
+                                                size_t *out_len);
+
+/**
+ * MindSpore's `piecewise_constant_lr` into `out`.
+ *
+ * # Safety
+ * The arrays as in `gradstep_piecewise_constant_len`; `out` valid for `out_len` writes.
+ */
+gradstep_status gradstep_piecewise_constant_lr(const uint32_t *milestones,
+                                               size_t n_milestones,
+                                               const double *learning_rates,
+                                               size_t n_learning_rates,
+                                               float *out,
+                                               size_t out_len);
+
+/**
+ * MindSpore's `exponential_decay_lr` into `out` (`total_step` floats).
+ *
+ * # Safety
+ * `out` must be valid for `out_len` writes (NULL only when `out_len` is 0).
+ */
+gradstep_status gradstep_exponential_decay_lr(double learning_rate,
+                                              double decay_rate,
+                                              uint32_t total_step,
+                                              uint32_t step_per_epoch,
+                                              uint32_t decay_epoch,
+                                              uint32_t is_stair,
+                                              float *out,
+                                              size_t out_len);
+
+/**
+ * MindSpore's `natural_exp_decay_lr` into `out` (`total_step` floats).
+ *
+ * # Safety
+ * `out` must be valid for `out_len` writes (NULL only when `out_len` is 0).
+ */
+gradstep_status gradstep_natural_exp_decay_lr(double learning_rate,
+                                              double decay_rate,
+                                              uint32_t total_step,
+                                              uint32_t step_per_epoch,
+                                              uint32_t decay_epoch,
+                                              uint32_t is_stair,
+                                              float *out,
+                                              size_t out_len);
+
+/**
+ * MindSpore's `inverse_decay_lr` into `out` (`total_step` floats).
+ *
+ * # Safety
+ * `out` must be valid for `out_len` writes (NULL only when `out_len` is 0).
+ */
+gradstep_status gradstep_inverse_decay_lr(double learning_rate,
+                                          double decay_rate,
+                                          uint32_t total_step,
+                                          uint32_t step_per_epoch,
+                                          uint32_t decay_epoch,
+                                          uint32_t is_stair,
+                                          float *out,
+                                          size_t out_len);
+
+/**
+ * MindSpore's `cosine_decay_lr` into `out` (`total_step` floats).
+ *
+ * # Safety
+ * `out` must be valid for `out_len` writes (NULL only when `out_len` is 0).
+ */
+gradstep_status gradstep_cosine_decay_lr(double min_lr,
+                                         double max_lr,
+                                         uint32_t total_step,
+                                         uint32_t step_per_epoch,
+                                         uint32_t decay_epoch,
+                                         float *out,
+                                         size_t out_len);
+
+/**
+ * MindSpore's `polynomial_decay_lr` into `out` (`total_step` floats).
+ *
+ * # Safety
+ * `out` must be valid for `out_len` writes (NULL only when `out_len` is 0).
+ */
+gradstep_status gradstep_polynomial_decay_lr(double learning_rate,
+                                             double end_learning_rate,
+                                             uint32_t total_step,
+                                             uint32_t step_per_epoch,
+                                             uint32_t decay_epoch,
+                                             double power,
+                                             uint32_t update_decay_epoch,
+                                             float *out,
+                                             size_t out_len);
+
+/**
+ * MindSpore's `warmup_lr` into `out` (`total_step` floats).
+ *
+ * # Safety
+ * `out` must be valid for `out_len` writes (NULL only when `out_len` is 0).
+ */
+gradstep_status gradstep_warmup_lr(double learning_rate,
+                                   uint32_t total_step,
+                                   uint32_t step_per_epoch,
+                                   uint32_t warmup_epoch,
+                                   float *out,
+                                   size_t out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

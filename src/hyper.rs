@@ -230,8 +230,14 @@ mod tests {
     fn grad_prep_rounds_like_mindspore() {
         let p = GradPrep::new(0.01, 3.0).unwrap();
         // F(0.01·3.0) and F(1/3): the product and quotient in f64 (the host's FPU), rounded once
-        assert_eq!(p.decay().unwrap().to_bits(), ((0.01f64 * 3.0) as f32).to_bits());
-        assert_eq!(p.unscale().unwrap().to_bits(), ((1.0f64 / 3.0) as f32).to_bits());
+        assert_eq!(
+            p.decay().unwrap().to_bits(),
+            ((0.01f64 * 3.0) as f32).to_bits()
+        );
+        assert_eq!(
+            p.unscale().unwrap().to_bits(),
+            ((1.0f64 / 3.0) as f32).to_bits()
+        );
         assert_eq!(GradPrep::new(0.0, 1.0).unwrap(), GradPrep::NONE);
         assert_eq!(GradPrep::new(0.0, 2.0).unwrap().decay(), None);
         assert_eq!(GradPrep::new(0.1, 1.0).unwrap().unscale(), None);

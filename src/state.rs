@@ -102,7 +102,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Saved<'_>, Error> {
     if bytes.len() < HEADER + 4 || bytes[0..4] != MAGIC {
         return Err(bad(NotASavedState));
     }
-    let u32_at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let u32_at =
+        |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     if u16::from_le_bytes([bytes[4], bytes[5]]) != VERSION {
         return Err(bad(Version));
     }

@@ -2,12 +2,31 @@
 //! unsafe layer also runs under Miri. `tests/c/test_gradstep.c` drives it from C.
 #![cfg(feature = "capi")]
 
-use gradstep::ffi::*;
-use gradstep::Tensor;
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
 use std::ptr::{null, null_mut};
+
+use gradstep::ffi::*;
+use gradstep::lr::dynamic::{self, DynamicLr};
+use gradstep::lr::schedule::{
+    CosineDecayLr, ExponentialDecayLr, InverseDecayLr, NaturalExpDecayLr, PolynomialDecayLr,
+    WarmupLr,
+};
+use gradstep::lr::{CosineWarmRestarts, LrSchedule, Schedule, Sequence};
+use gradstep::{Group, Lr, Momentum, MomentumSettings, PastEnd, Table, Tensor};
 
 fn ok(s: Status) {
     assert_eq!(s, Status::Ok);
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// An optimizer struct as a C caller declares it: uninitialized (zeros here).
+fn blank() -> COptimizer {
+    // SAFETY: plain data; all zeros is a value (an uninitialized optimizer).
+    unsafe { MaybeUninit::<COptimizer>::zeroed().assume_init() }
 }
 
 #[test]
@@ -16,6 +35,9 @@ fn kernels_check_their_pointers() {
     // SAFETY (all calls in this file): the pointers come from live arrays of the lengths given,
     // or are deliberately null, misaligned or overlapping to provoke the checks.
     unsafe {
+        let momentum = |w: *mut f32, g: *const f32, m: *mut f32, len, rows, backend| {
+            gradstep_kernel_momentum(w, g, m, len, rows, 0.1, 0.9, 0, 0.0, 1.0, backend)
+        };
         ok(gradstep_kernel_momentum(
             w.as_mut_ptr(),
             g.as_ptr(),
@@ -27,7 +49,7 @@ fn kernels_check_their_pointers() {
             1,
             1e-4,
             128.0,
-            0,
+            GRADSTEP_BACKEND_AUTO,
         ));
         ok(gradstep_kernel_sgd(
             w.as_mut_ptr(),
@@ -42,162 +64,71 @@ fn kernels_check_their_pointers() {
             1,
             0.0,
             1.0,
-            1,
+            GRADSTEP_BACKEND_SCALAR,
         ));
-        ok(gradstep_kernel_momentum(
-            null_mut(),
-            null(),
-            null_mut(),
-            0,
-            0,
-            0.1,
-            0.9,
-            0,
-            0.0,
-            1.0,
-            0,
-        ));
+        ok(momentum(null_mut(), null(), null_mut(), 0, 0, 0));
         let before = w;
         let base = w.as_mut_ptr();
         assert_eq!(
-            gradstep_kernel_momentum(
-                null_mut(),
-                g.as_ptr(),
-                m.as_mut_ptr(),
-                9,
-                0,
-                0.1,
-                0.9,
-                0,
-                0.0,
-                1.0,
-                0
-            ),
+            momentum(null_mut(), g.as_ptr(), m.as_mut_ptr(), 9, 0, 0),
             Status::NullPointer
         );
         let odd = (m.as_mut_ptr() as *mut u8).add(1) as *mut f32;
+        assert_eq!(momentum(base, g.as_ptr(), odd, 8, 0, 0), Status::Misaligned);
         assert_eq!(
-            gradstep_kernel_momentum(base, g.as_ptr(), odd, 8, 0, 0.1, 0.9, 0, 0.0, 1.0, 0),
-            Status::Misaligned
-        );
-        assert_eq!(
-            gradstep_kernel_momentum(
-                base,
-                g.as_ptr(),
-                base.add(4),
-                5,
-                0,
-                0.1,
-                0.9,
-                0,
-                0.0,
-                1.0,
-                0
-            ),
+            momentum(base, g.as_ptr(), base.add(4), 5, 0, 0),
             Status::Overlap
         );
         assert_eq!(
-            gradstep_kernel_momentum(
-                base,
-                g.as_ptr(),
-                m.as_mut_ptr(),
-                9,
-                2,
-                0.1,
-                0.9,
-                0,
-                0.0,
-                1.0,
-                0
-            ),
+            momentum(base, g.as_ptr(), m.as_mut_ptr(), 9, 2, 0),
             Status::BadRows
         );
         assert_eq!(
-            gradstep_kernel_momentum(
-                base,
-                g.as_ptr(),
-                m.as_mut_ptr(),
-                9,
-                0,
-                0.1,
-                0.9,
-                0,
-                0.0,
-                1.0,
-                9
-            ),
+            momentum(base, g.as_ptr(), m.as_mut_ptr(), 9, 0, 9),
             Status::InvalidArgument
         );
         assert_eq!(w, before);
     }
 }
 
+/// Every table filler writes what the Rust table writes, bit for bit.
 #[test]
-fn tables_schedules_and_messages() {
-    let mut t = [0.0f32; 10];
-    let mut s = CSchedule {
-        kind: 0,
-        flag: 0,
-        f: [0.0; 4],
-        n: [0; 2],
+fn tables_are_the_rust_tables() {
+    let rust = |t: &dyn DynamicLr| {
+        let mut out = vec![0.0f32; t.total_step()];
+        t.fill(&mut out).unwrap();
+        bits(&out)
     };
-    let mut lr = 0.0f32;
-    let mut len = 0usize;
+    let mut t = [0.0f32; 10];
+    let out = t.as_mut_ptr();
     // SAFETY: as above.
     unsafe {
         ok(gradstep_exponential_decay_lr(
-            0.1,
-            0.9,
-            10,
-            2,
-            2,
-            1,
-            t.as_mut_ptr(),
-            10,
+            0.1, 0.9, 10, 2, 2, 1, out, 10,
         ));
-        assert_eq!(t[4].to_bits(), 0x3db8_51ec);
+        let r = dynamic::ExponentialDecayTable::new(0.1, 0.9, 10, 2, 2, true).unwrap();
+        assert_eq!(bits(&t), rust(&r));
         ok(gradstep_natural_exp_decay_lr(
-            0.1,
-            0.9,
-            10,
-            2,
-            2,
-            0,
-            t.as_mut_ptr(),
-            10,
+            0.1, 0.9, 10, 2, 2, 0, out, 10,
         ));
-        ok(gradstep_inverse_decay_lr(
-            0.1,
-            0.5,
-            10,
-            2,
-            2,
-            1,
-            t.as_mut_ptr(),
-            10,
-        ));
-        ok(gradstep_cosine_decay_lr(
-            0.01,
-            0.1,
-            10,
-            2,
-            3,
-            t.as_mut_ptr(),
-            10,
-        ));
+        let r = dynamic::NaturalExpDecayTable::new(0.1, 0.9, 10, 2, 2, false).unwrap();
+        assert_eq!(bits(&t), rust(&r));
+        ok(gradstep_inverse_decay_lr(0.1, 0.5, 10, 2, 2, 1, out, 10));
+        let r = dynamic::InverseDecayTable::new(0.1, 0.5, 10, 2, 2, true).unwrap();
+        assert_eq!(bits(&t), rust(&r));
+        ok(gradstep_cosine_decay_lr(0.01, 0.1, 10, 2, 3, out, 10));
+        let r = dynamic::CosineDecayTable::new(0.01, 0.1, 10, 2, 3).unwrap();
+        assert_eq!(bits(&t), rust(&r));
         ok(gradstep_polynomial_decay_lr(
-            0.1,
-            0.01,
-            10,
-            2,
-            2,
-            0.5,
-            1,
-            t.as_mut_ptr(),
-            10,
+            0.1, 0.01, 10, 2, 2, 0.5, 1, out, 10,
         ));
-        ok(gradstep_warmup_lr(0.1, 10, 2, 3, t.as_mut_ptr(), 10));
+        let r = dynamic::PolynomialDecayTable::new(0.1, 0.01, 10, 2, 2, 0.5, true).unwrap();
+        assert_eq!(bits(&t), rust(&r));
+        ok(gradstep_warmup_lr(0.1, 10, 2, 3, out, 10));
+        let r = dynamic::WarmupTable::new(0.1, 10, 2, 3).unwrap();
+        assert_eq!(bits(&t), rust(&r));
         let (m, l) = ([2u32, 5], [0.1f64, 0.05]);
+        let mut len = 0usize;
         ok(gradstep_piecewise_constant_len(
             m.as_ptr(),
             2,
@@ -211,157 +142,194 @@ fn tables_schedules_and_messages() {
             2,
             l.as_ptr(),
             2,
-            t.as_mut_ptr(),
+            out,
             5,
         ));
+        let r = dynamic::PiecewiseConstantTable::new(&m, &l).unwrap();
+        assert_eq!(bits(&t[..5]), rust(&r));
+        // errors, and nothing written
+        let before = t;
         assert_eq!(
-            gradstep_warmup_lr(0.1, 10, 2, 3, t.as_mut_ptr(), 3),
+            gradstep_warmup_lr(0.1, 10, 2, 3, out, 3),
             Status::LengthMismatch
         );
+        assert_eq!(
+            gradstep_piecewise_constant_lr(m.as_ptr(), 2, l.as_ptr(), 2, m.as_ptr() as *mut f32, 2),
+            Status::Overlap
+        );
+        assert_eq!(bits(&t), bits(&before));
+    }
+}
 
-        ok(gradstep_schedule_inverse_decay(0.1, 0.9, 3, 0, &mut s));
-        ok(gradstep_schedule_lr(&s, 5, &mut lr));
-        assert_eq!(lr.to_bits(), 0x3d23_d70b); // MindSpore's InverseDecayLR(0.1, 0.9, 3) at step 5
-        let mut all = [s; 7];
+/// Every schedule constructor makes the Rust schedule: the same learning rate at every step
+/// tried, alone and in a sequence.
+#[test]
+fn schedules_are_the_rust_schedules() {
+    let rust = [
+        Schedule::ExponentialDecay(ExponentialDecayLr::new(0.1, 0.9, 4, false).unwrap()),
+        Schedule::NaturalExpDecay(NaturalExpDecayLr::new(0.1, 0.3, 4, true).unwrap()),
+        Schedule::InverseDecay(InverseDecayLr::new(0.1, 0.9, 3, false).unwrap()),
+        Schedule::CosineDecay(CosineDecayLr::new(0.01, 0.1, 7).unwrap()),
+        Schedule::PolynomialDecay(PolynomialDecayLr::new(0.1, 0.01, 4, 2.0, true).unwrap()),
+        Schedule::Warmup(WarmupLr::new(0.1, 3).unwrap()),
+        Schedule::CosineWarmRestarts(CosineWarmRestarts::new(0.001, 0.1, 4, 2).unwrap()),
+    ];
+    let mut c = [CSchedule::EMPTY; 7];
+    let mut lr = 0.0f32;
+    // SAFETY: as above.
+    unsafe {
         ok(gradstep_schedule_exponential_decay(
-            0.1,
-            0.9,
-            4,
-            0,
-            &mut all[0],
+            0.1, 0.9, 4, 0, &mut c[0],
         ));
         ok(gradstep_schedule_natural_exp_decay(
-            0.1,
-            0.3,
-            4,
-            1,
-            &mut all[1],
+            0.1, 0.3, 4, 1, &mut c[1],
         ));
-        ok(gradstep_schedule_cosine_decay(0.01, 0.1, 7, &mut all[3]));
+        ok(gradstep_schedule_inverse_decay(0.1, 0.9, 3, 0, &mut c[2]));
+        ok(gradstep_schedule_cosine_decay(0.01, 0.1, 7, &mut c[3]));
         ok(gradstep_schedule_polynomial_decay(
-            0.1,
-            0.01,
-            4,
-            2.0,
-            1,
-            &mut all[4],
+            0.1, 0.01, 4, 2.0, 1, &mut c[4],
         ));
-        ok(gradstep_schedule_warmup(0.1, 3, &mut all[5]));
+        ok(gradstep_schedule_warmup(0.1, 3, &mut c[5]));
         ok(gradstep_schedule_cosine_warm_restarts(
-            0.001,
-            0.1,
-            4,
-            2,
-            &mut all[6],
+            0.001, 0.1, 4, 2, &mut c[6],
         ));
+        for (c, r) in c.iter().zip(&rust) {
+            for k in [0, 1, 2, 3, 5, 8, 13, 100] {
+                ok(gradstep_schedule_lr(c, k, &mut lr));
+                assert_eq!(lr.to_bits(), r.lr(k).to_bits(), "{r:?} at {k}");
+            }
+        }
         let b = [1u32, 2, 3, 4, 5, 6];
-        ok(gradstep_sequence_lr(
-            all.as_ptr(),
-            7,
-            b.as_ptr(),
-            6,
-            9,
-            &mut lr,
-        ));
+        let seq = Sequence::new(&rust, &b).unwrap();
+        for k in 0..12 {
+            ok(gradstep_sequence_lr(
+                c.as_ptr(),
+                7,
+                b.as_ptr(),
+                6,
+                k,
+                &mut lr,
+            ));
+            assert_eq!(lr.to_bits(), seq.lr(k).to_bits(), "sequence at {k}");
+        }
         assert_eq!(
-            gradstep_sequence_lr(all.as_ptr(), 7, b.as_ptr(), 5, 9, &mut lr),
+            gradstep_sequence_lr(c.as_ptr(), 7, b.as_ptr(), 5, 9, &mut lr),
             Status::LengthMismatch
         );
-        let damaged = CSchedule {
-            kind: 7,
-            flag: 0,
-            f: [0.0; 4],
-            n: [0; 2],
-        };
+        let mut damaged = c[3];
+        damaged._private[0] = 99;
         assert_eq!(
             gradstep_schedule_lr(&damaged, 1, &mut lr),
             Status::InvalidArgument
         );
+        let mut s = c[0];
         assert_eq!(
             gradstep_schedule_cosine_decay(0.2, 0.1, 7, &mut s),
             Status::MinLrNotBelowMaxLr
         );
+        assert_eq!(s, c[0], "a failed constructor writes nothing");
         assert_eq!(
             gradstep_schedule_lr(null(), 1, &mut lr),
             Status::NullPointer
         );
-
-        for code in 0..40 {
-            assert!(!gradstep_status_message(code).is_null());
-        }
-        assert!(!gradstep_version().is_null());
-        assert_eq!(gradstep_path_available(gradstep_path_selected()), 1);
-        assert!(!gradstep_path_name(GRADSTEP_PATH_WIDE).is_null());
     }
 }
 
-/// A C-style optimizer: init, steps, lr access, a sharded step, save and restore.
+#[test]
+fn every_status_has_its_own_message() {
+    let text = |code: i32| {
+        // SAFETY: gradstep returns a static, NUL-terminated string.
+        unsafe { CStr::from_ptr(gradstep_status_message(code)) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let unknown = text(-1);
+    assert_eq!(unknown, "unknown status code");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut known = 0;
+    for code in 0..64 {
+        let t = text(code);
+        if t != unknown {
+            assert!(seen.insert(t.clone()), "code {code} repeats {t:?}");
+            known += 1;
+        }
+    }
+    // every variant of `Status`, from OK to the last code
+    assert_eq!(text(Status::Ok as i32), "ok");
+    assert_ne!(text(Status::LayoutChanged as i32), unknown);
+    assert_eq!(known, 31);
+    // SAFETY: as above.
+    let version = unsafe { CStr::from_ptr(gradstep_version()) };
+    assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(gradstep_backend_available(gradstep_backend_selected()), 1);
+    assert_eq!(gradstep_backend_available(99), 0);
+    // SAFETY: as above.
+    let name = unsafe { CStr::from_ptr(gradstep_backend_name(GRADSTEP_BACKEND_SCALAR)) };
+    assert_eq!(name.to_str().unwrap(), "scalar");
+}
+
+const TENSORS: [Tensor; 2] = [Tensor::matrix(2, 3, 0), Tensor::vector(2, 1)];
+const TABLE: [f32; 4] = [0.1, 0.09, 0.08, 0.07];
+
+/// A C optimizer and a Rust optimizer over the same layout and groups give the same bits.
 #[test]
 fn optimizer_round_trip() {
-    let tensors = [
-        Tensor {
-            len: 6,
-            rows: 2,
-            group: 0,
-        },
-        Tensor {
-            len: 2,
-            rows: 0,
-            group: 1,
-        },
-    ];
-    let table = [0.1f32, 0.09, 0.08, 0.07];
-    let mut sched = CSchedule {
-        kind: 0,
-        flag: 0,
-        f: [0.0; 4],
-        n: [0; 2],
-    };
+    let mut sched = CSchedule::EMPTY;
     // SAFETY: as above; the groups and tensors outlive the optimizers.
     unsafe {
         ok(gradstep_schedule_warmup(0.05, 2, &mut sched));
         let mut groups = [
-            gradstep_group_table(table.as_ptr(), 4, 1, 1e-4, 1),
+            gradstep_group_table(TABLE.as_ptr(), 4, 1, 1e-4, 1),
             gradstep_group_schedule(&sched, 0.0, 0),
         ];
         let mut settings = gradstep_momentum_settings_default(0.9);
         settings.check_finite = 1;
-        let mut opt = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        let mut opt = blank();
         let (mut w, g, mut m) = ([0.5f32; 8], [0.25f32; 8], [0.0f32; 8]);
-        assert_eq!(
-            gradstep_optimizer_step(&mut opt, w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), 8),
-            Status::Uninitialized
-        );
+        let step = |opt: &mut COptimizer, w: &mut [f32; 8], m: &mut [f32; 8]| {
+            gradstep_optimizer_step(opt, w.as_mut_ptr(), g.as_ptr(), 8, m.as_mut_ptr(), 8)
+        };
+        assert_eq!(step(&mut opt, &mut w, &mut m), Status::Uninitialized);
         ok(gradstep_momentum_init(
             &mut opt,
-            tensors.as_ptr(),
+            TENSORS.as_ptr(),
             2,
             groups.as_mut_ptr(),
             2,
             &settings,
         ));
-        ok(gradstep_optimizer_step(
-            &mut opt,
-            w.as_mut_ptr(),
-            g.as_ptr(),
-            m.as_mut_ptr(),
-            8,
-        ));
-        let (mut step, mut len, mut lr) = (0u32, 0usize, 0.0f32);
-        ok(gradstep_optimizer_global_step(&mut opt, &mut step));
-        ok(gradstep_optimizer_len(&mut opt, &mut len));
-        ok(gradstep_optimizer_lr(&mut opt, 0, &mut lr));
-        assert_eq!((step, len, lr), (1, 8, 0.09));
-        assert_eq!(
-            gradstep_optimizer_set_lr(&mut opt, 0, 0.1),
-            Status::NotStatic
-        );
+        ok(step(&mut opt, &mut w, &mut m));
+
+        // the same in Rust
+        let warm = WarmupLr::new(0.05, 2).unwrap();
+        let rust_groups = [
+            Group::new(
+                Lr::Table(Table::new(&TABLE, PastEnd::HoldLast).unwrap()),
+                1e-4,
+                true,
+            )
+            .unwrap(),
+            Group::new(Lr::Schedule(&warm), 0.0, false).unwrap(),
+        ];
+        let mut rust = Momentum::new(&TENSORS, rust_groups, MomentumSettings::new(0.9)).unwrap();
+        let (mut rw, mut rm) = ([0.5f32; 8], [0.0f32; 8]);
+        rust.step(&mut rw, &g, &mut rm).unwrap();
+        assert_eq!((bits(&w), bits(&m)), (bits(&rw), bits(&rm)));
+
+        let (mut k, mut len, mut state_len, mut lr) = (0u32, 0usize, 0usize, 0.0f32);
+        ok(gradstep_optimizer_global_step(&opt, &mut k));
+        ok(gradstep_optimizer_len(&opt, &mut len));
+        ok(gradstep_optimizer_state_len(&opt, &mut state_len));
+        ok(gradstep_optimizer_lr(&opt, 0, &mut lr));
+        assert_eq!((k, len, state_len, lr), (1, 8, 8, TABLE[1]));
+        assert_eq!(gradstep_optimizer_set_lr(&opt, 0, 0.1), Status::NotStatic);
 
         let mut saved = vec![0u8; 128];
         let (mut n, mut written) = (0usize, 0usize);
-        ok(gradstep_optimizer_saved_len(&mut opt, &mut n));
+        ok(gradstep_optimizer_saved_len(&opt, &mut n));
         ok(gradstep_optimizer_save(
-            &mut opt,
+            &opt,
             m.as_ptr(),
             8,
             saved.as_mut_ptr(),
@@ -369,14 +337,15 @@ fn optimizer_round_trip() {
             &mut written,
         ));
         assert_eq!(n, written);
+        assert_eq!(written, rust.saved_len());
         let (mut w2, mut m2) = (w, [0.0f32; 8]);
 
-        // step 1, sharded: tensor 1 first, then tensor 0
+        // step 1 in shards over the whole buffers: tensor 1 first, then tensor 0
         let mut token = 0u32;
         let (mut offset, mut count) = (0usize, 0usize);
         ok(gradstep_optimizer_begin_step(&mut opt, &mut token));
         ok(gradstep_optimizer_elements(
-            &mut opt,
+            &opt,
             1,
             2,
             &mut offset,
@@ -385,26 +354,19 @@ fn optimizer_round_trip() {
         assert_eq!((offset, count), (6, 2));
         let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
         ok(gradstep_optimizer_step_shard(
-            &opt,
-            token,
-            1,
-            2,
-            wp.add(6),
-            gp.add(6),
-            mp.add(6),
-            2,
+            &opt, token, 1, 2, wp, gp, 8, mp, 8,
         ));
         ok(gradstep_optimizer_step_shard(
-            &opt, token, 0, 1, wp, gp, mp, 6,
+            &opt, token, 0, 1, wp, gp, 8, mp, 8,
         ));
         ok(gradstep_optimizer_end_step(&mut opt, token));
 
         // a second optimizer restored from the bytes takes step 1 whole: the same bits
         let mut groups2 = groups;
-        let mut opt2 = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        let mut opt2 = blank();
         ok(gradstep_momentum_init(
             &mut opt2,
-            tensors.as_ptr(),
+            TENSORS.as_ptr(),
             2,
             groups2.as_mut_ptr(),
             2,
@@ -417,48 +379,37 @@ fn optimizer_round_trip() {
             m2.as_mut_ptr(),
             8,
         ));
-        ok(gradstep_optimizer_step(
-            &mut opt2,
-            w2.as_mut_ptr(),
-            g.as_ptr(),
-            m2.as_mut_ptr(),
-            8,
-        ));
-        assert_eq!(w.map(f32::to_bits), w2.map(f32::to_bits));
-        assert_eq!(m.map(f32::to_bits), m2.map(f32::to_bits));
+        ok(step(&mut opt2, &mut w2, &mut m2));
+        assert_eq!((bits(&w), bits(&m)), (bits(&w2), bits(&m2)));
 
         saved[40] ^= 1;
         assert_eq!(
             gradstep_optimizer_restore(&mut opt2, saved.as_ptr(), written, m2.as_mut_ptr(), 8),
             Status::SavedState
         );
-        let mut sgd = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        let mut sgd = blank();
+        let mut groups3 = groups;
         let mut s = gradstep_sgd_settings_default();
         s.momentum = 0.9;
         ok(gradstep_sgd_init(
             &mut sgd,
-            tensors.as_ptr(),
+            TENSORS.as_ptr(),
             2,
-            groups.as_mut_ptr(),
+            groups3.as_mut_ptr(),
             2,
             &s,
         ));
-        ok(gradstep_optimizer_step(
-            &mut sgd,
-            w.as_mut_ptr(),
-            g.as_ptr(),
-            m.as_mut_ptr(),
-            8,
-        ));
+        ok(step(&mut sgd, &mut w, &mut m));
         let mut bad = [gradstep_group_static(0.1, -1.0, 0)];
-        let one = [Tensor {
-            len: 1,
-            rows: 0,
-            group: 0,
-        }];
+        let one = [Tensor::vector(1, 0)];
+        let before = sgd;
         assert_eq!(
             gradstep_momentum_init(&mut sgd, one.as_ptr(), 1, bad.as_mut_ptr(), 1, &settings),
             Status::Negative
+        );
+        assert_eq!(
+            sgd._private, before._private,
+            "a failed init writes nothing"
         );
     }
 }
@@ -467,16 +418,12 @@ fn optimizer_round_trip() {
 /// step was planned (each case was found by `fuzz/fuzz_targets/capi.rs`).
 #[test]
 fn failed_calls_change_nothing() {
-    let tensors = [Tensor {
-        len: 4,
-        rows: 0,
-        group: 0,
-    }];
+    let tensors = [Tensor::vector(4, 0)];
     // SAFETY: as above; the pointers are live, or deliberately null or misaligned.
     unsafe {
         let mut groups = [gradstep_group_static(0.1, -0.0, 0)];
         let settings = gradstep_momentum_settings_default(0.9);
-        let mut opt = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        let mut opt = blank();
         // a weight decay of −0 is a zero weight decay
         ok(gradstep_momentum_init(
             &mut opt,
@@ -494,7 +441,7 @@ fn failed_calls_change_nothing() {
         checked.check_finite = 1;
         // its own groups: an optimizer's groups are its own for its lifetime
         let mut groups_checked = [gradstep_group_static(0.1, -0.0, 0)];
-        let mut opt_checked = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        let mut opt_checked = blank();
         ok(gradstep_momentum_init(
             &mut opt_checked,
             tensors.as_ptr(),
@@ -503,27 +450,13 @@ fn failed_calls_change_nothing() {
             1,
             &checked,
         ));
+        let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
         assert_eq!(
-            gradstep_optimizer_step(
-                &mut opt_checked,
-                w.as_mut_ptr(),
-                g.as_ptr(),
-                m.as_mut_ptr(),
-                4
-            ),
+            gradstep_optimizer_step(&mut opt_checked, wp, gp, 4, mp, 4),
             Status::NonFiniteGradient
         );
         assert_eq!(
-            gradstep_optimizer_step_shard(
-                &opt_checked,
-                0,
-                0,
-                1,
-                w.as_mut_ptr(),
-                g.as_ptr(),
-                m.as_mut_ptr(),
-                4
-            ),
+            gradstep_optimizer_step_shard(&opt_checked, 0, 0, 1, wp, gp, 4, mp, 4),
             Status::StaleStep
         );
         assert_eq!(
@@ -531,11 +464,12 @@ fn failed_calls_change_nothing() {
             Status::StaleStep
         );
         assert_eq!(
-            gradstep_optimizer_step(&mut opt, w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), 3),
+            gradstep_optimizer_step(&mut opt, wp, gp, 3, mp, 3),
             Status::LengthMismatch
         );
         assert_eq!(gradstep_optimizer_end_step(&mut opt, 0), Status::StaleStep);
-        g[2] = 0.25;
+        g = [0.25; 4];
+        let gp = g.as_ptr();
 
         // a bad token pointer fails begin_step before it plans the step
         let odd_u32 = (m.as_mut_ptr() as *mut u8).add(1) as *mut u32;
@@ -552,7 +486,7 @@ fn failed_calls_change_nothing() {
         // a bad `len` pointer leaves `*offset` alone
         let mut offset = 7usize;
         assert_eq!(
-            gradstep_optimizer_elements(&mut opt, 0, 1, &mut offset, null_mut()),
+            gradstep_optimizer_elements(&opt, 0, 1, &mut offset, null_mut()),
             Status::NullPointer
         );
         assert_eq!(offset, 7);
@@ -561,75 +495,340 @@ fn failed_calls_change_nothing() {
         let mut saved = [0xaau8; 64];
         let odd_usize = (saved.as_mut_ptr()).add(1) as *mut usize;
         assert_eq!(
-            gradstep_optimizer_save(
-                &mut opt,
-                m.as_ptr(),
-                4,
-                saved.as_mut_ptr(),
-                saved.len(),
-                null_mut()
-            ),
+            gradstep_optimizer_save(&opt, mp, 4, saved.as_mut_ptr(), saved.len(), null_mut()),
             Status::NullPointer
         );
         let mut other = [0xaau8; 64];
         assert_eq!(
-            gradstep_optimizer_save(
-                &mut opt,
-                m.as_ptr(),
-                4,
-                other.as_mut_ptr(),
-                other.len(),
-                odd_usize
-            ),
+            gradstep_optimizer_save(&opt, mp, 4, other.as_mut_ptr(), other.len(), odd_usize),
             Status::Misaligned
         );
         assert!(saved.iter().chain(&other).all(|&b| b == 0xaa));
 
         // and a good step still works, from step 0
-        ok(gradstep_optimizer_step(
-            &mut opt,
-            w.as_mut_ptr(),
-            g.as_ptr(),
-            m.as_mut_ptr(),
-            4,
-        ));
+        ok(gradstep_optimizer_step(&mut opt, wp, gp, 4, mp, 4));
         let mut step = 9u32;
-        ok(gradstep_optimizer_global_step(&mut opt, &mut step));
+        ok(gradstep_optimizer_global_step(&opt, &mut step));
         assert_eq!(step, 1);
-        // w − 0.1·0.25 in f32 (no weight decay)
+        // the reference's w − lr·g in f32 (no weight decay)
         assert_eq!(w, [0.5f32 - 0.1f32 * 0.25f32; 4]);
     }
 }
 
-/// A layout may declare more elements than memory holds; the saved length then saturates (no
-/// buffer is that long, so saving fails with a length error) instead of overflowing.
+/// A layout larger than memory is rejected at init (no length ever saturates).
 #[test]
-fn saved_len_of_a_huge_layout_saturates() {
-    let tensors = [Tensor {
-        len: usize::MAX / 2,
-        rows: 0,
-        group: 0,
-    }];
+fn a_layout_larger_than_memory_is_rejected() {
+    let tensors = [Tensor::vector(usize::MAX / 8, 0)];
     // SAFETY: as above.
     unsafe {
         let mut groups = [gradstep_group_static(0.1, 0.0, 0)];
         let settings = gradstep_momentum_settings_default(0.9);
-        let mut opt = std::mem::MaybeUninit::<COptimizer>::zeroed().assume_init();
+        let mut opt = blank();
+        assert_eq!(
+            gradstep_momentum_init(
+                &mut opt,
+                tensors.as_ptr(),
+                1,
+                groups.as_mut_ptr(),
+                1,
+                &settings
+            ),
+            Status::LayoutTooLarge
+        );
+    }
+}
+
+/// The caller memory an optimizer keeps pointers to, as raw pointers made once: edits go through
+/// them, as a C caller's would, so that the pointers gradstep holds stay valid (Miri checks it).
+struct Memory {
+    tensors: *mut Tensor,
+    groups: *mut CGroup,
+    table: *mut f32,
+    schedule: *mut CSchedule,
+}
+
+/// What a step reads of the caller's memory, each changed after one good step: every change is
+/// an error, and params, state, the step counter and the optimizer stay bit-identical.
+#[test]
+fn edits_of_caller_memory_are_caught_before_any_write() {
+    // SAFETY (every edit): the pointers are `Memory`'s, valid for the arrays below.
+    type Edit = unsafe fn(&Memory, &mut COptimizer);
+    let edits: [(&str, Edit, Status); 12] = [
+        (
+            "tensor 1 names group 7",
+            |m, _| unsafe { (*m.tensors.add(1)).group = 7 },
+            Status::GroupOutOfRange,
+        ),
+        (
+            "tensor 0 gets 4 rows",
+            |m, _| unsafe { (*m.tensors).rows = std::num::NonZeroUsize::new(4) },
+            Status::TensorRows,
+        ),
+        (
+            "tensor 1 grows",
+            |m, _| unsafe { (*m.tensors.add(1)).len += 1 },
+            Status::LayoutChanged,
+        ),
+        (
+            "group 0 of an unknown kind",
+            |m, _| unsafe { (*m.groups).lr_kind = 9 },
+            Status::InvalidArgument,
+        ),
+        (
+            "group 1's table is NULL",
+            |m, _| unsafe { (*m.groups.add(1)).table = null() },
+            Status::NullPointer,
+        ),
+        (
+            "group 1's table is empty",
+            |m, _| unsafe { (*m.groups.add(1)).table_len = 0 },
+            Status::EmptyTable,
+        ),
+        (
+            "group 1's table is misaligned",
+            |m, _| unsafe {
+                (*m.groups.add(1)).table = (m.table as *const u8).wrapping_add(1) as *const f32
+            },
+            Status::Misaligned,
+        ),
+        (
+            "group 1's table holds a NaN",
+            |m, _| unsafe { *m.table.add(1) = f32::NAN },
+            Status::NotFinite,
+        ),
+        (
+            "group 2's schedule is NULL",
+            |m, _| unsafe { (*m.groups.add(2)).schedule = null() },
+            Status::NullPointer,
+        ),
+        (
+            "group 2's schedule is damaged",
+            |m, _| unsafe { (*m.schedule)._private[0] = 0 },
+            Status::InvalidArgument,
+        ),
+        (
+            "a word of the optimizer",
+            |_, o| o._private[4] ^= 1,
+            Status::InvalidArgument,
+        ),
+        (
+            "the optimizer's magic",
+            |_, o| o._private[0] = 0,
+            Status::Uninitialized,
+        ),
+    ];
+    for (what, edit, status) in edits {
+        let mut tensors = [
+            Tensor::matrix(2, 3, 0),
+            Tensor::vector(2, 1),
+            Tensor::matrix(3, 2, 2),
+        ];
+        let mut table = [0.1f32, 0.09, 0.08, 0.07];
+        let mut sched = CSchedule::EMPTY;
+        // SAFETY: as above; the arrays outlive the optimizer and are only used through `mem`
+        // once it exists.
+        unsafe {
+            ok(gradstep_schedule_cosine_decay(0.001, 0.1, 10, &mut sched));
+            let mut groups = [
+                gradstep_group_static(0.05, 1e-4, 1),
+                gradstep_group_table(table.as_ptr(), 4, 0, 0.0, 0),
+                gradstep_group_schedule(&sched, 0.0, 1),
+            ];
+            let mem = Memory {
+                tensors: tensors.as_mut_ptr(),
+                groups: groups.as_mut_ptr(),
+                table: table.as_mut_ptr(),
+                schedule: &mut sched,
+            };
+            (*mem.groups.add(1)).table = mem.table;
+            (*mem.groups.add(2)).schedule = mem.schedule;
+            let mut opt = blank();
+            let settings = gradstep_momentum_settings_default(0.9);
+            ok(gradstep_momentum_init(
+                &mut opt,
+                mem.tensors,
+                3,
+                mem.groups,
+                3,
+                &settings,
+            ));
+            let (mut w, g, mut m) = ([0.5f32; 14], [0.25f32; 14], [0.0f32; 14]);
+            let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
+            ok(gradstep_optimizer_step(&mut opt, wp, gp, 14, mp, 14));
+            let (w0, m0) = (w, m);
+            edit(&mem, &mut opt);
+            let edited = opt;
+            assert_eq!(
+                gradstep_optimizer_step(&mut opt, wp, gp, 14, mp, 14),
+                status,
+                "{what}"
+            );
+            assert_eq!((bits(&w), bits(&m)), (bits(&w0), bits(&m0)), "{what}");
+            assert_eq!(
+                (opt._private, opt._pointers),
+                (edited._private, edited._pointers),
+                "{what}"
+            );
+            // planning reads the groups and the optimizer (not the layout)
+            let mut token = 0;
+            let planned = gradstep_optimizer_begin_step(&mut opt, &mut token);
+            let reads = what.starts_with("group") || what.contains("optimizer");
+            assert_eq!(planned == status, reads, "{what}: begin_step {planned:?}");
+        }
+    }
+}
+
+/// A shard re-checks the layout too: a change between `begin_step` and the shard is an error
+/// before the shard writes.
+#[test]
+fn shards_re_check_the_layout() {
+    let mut storage = [Tensor::vector(3, 0), Tensor::vector(3, 0)];
+    let tensors = storage.as_mut_ptr();
+    // SAFETY: as above; the layout is only used through `tensors` once it exists.
+    unsafe {
+        let mut groups = [gradstep_group_static(0.1, 0.0, 0)];
+        let settings = gradstep_momentum_settings_default(0.9);
+        let mut opt = blank();
         ok(gradstep_momentum_init(
             &mut opt,
-            tensors.as_ptr(),
-            1,
+            tensors,
+            2,
             groups.as_mut_ptr(),
             1,
             &settings,
         ));
-        let mut n = 0usize;
-        ok(gradstep_optimizer_saved_len(&mut opt, &mut n));
-        assert_eq!(n, usize::MAX);
-        let (m, mut out, mut written) = ([0.0f32; 4], [0u8; 64], 0usize);
+        let (mut w, g, mut m) = ([0.5f32; 6], [0.25f32; 6], [0.0f32; 6]);
+        let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
+        let mut token = 0;
+        ok(gradstep_optimizer_begin_step(&mut opt, &mut token));
+        (*tensors).len = 4;
         assert_eq!(
-            gradstep_optimizer_save(&mut opt, m.as_ptr(), 4, out.as_mut_ptr(), 64, &mut written),
-            Status::LengthMismatch
+            gradstep_optimizer_step_shard(&opt, token, 0, 1, wp, gp, 6, mp, 6),
+            Status::LayoutChanged
         );
+        (*tensors).len = 3;
+        (*tensors.add(1)).group = 1;
+        assert_eq!(
+            gradstep_optimizer_step_shard(&opt, token, 1, 2, wp, gp, 6, mp, 6),
+            Status::GroupOutOfRange
+        );
+        assert_eq!(w, [0.5; 6]);
+        (*tensors.add(1)).group = 0;
+        ok(gradstep_optimizer_step_shard(
+            &opt, token, 0, 2, wp, gp, 6, mp, 6,
+        ));
+        ok(gradstep_optimizer_end_step(&mut opt, token));
+    }
+}
+
+/// Memory a call writes may not overlap anything else it uses: the buffers, the optimizer, the
+/// layout and the groups, a table, the saved bytes, a result.
+#[test]
+fn overlaps_are_refused() {
+    let tensors = [Tensor::vector(4, 0)];
+    // SAFETY: as above; the overlapping pointers are refused before any reference is made.
+    unsafe {
+        let mut storage = [gradstep_group_static(0.1, 0.0, 0)];
+        // one pointer for all uses, as a C caller has: the optimizer keeps it
+        let groups = storage.as_mut_ptr();
+        let settings = gradstep_momentum_settings_default(0.9);
+        let mut opt = blank();
+        // init: the optimizer over the groups
+        assert_eq!(
+            gradstep_momentum_init(
+                groups as *mut COptimizer,
+                tensors.as_ptr(),
+                1,
+                groups,
+                1,
+                &settings
+            ),
+            Status::Overlap
+        );
+        ok(gradstep_momentum_init(
+            &mut opt,
+            tensors.as_ptr(),
+            1,
+            groups,
+            1,
+            &settings,
+        ));
+        let (mut w, g, mut m) = ([0.5f32; 4], [0.25f32; 4], [0.0f32; 4]);
+        let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
+        // a step whose params are the groups, the tensors or the optimizer
+        let mut big = [0.0f32; 64];
+        let gptr = groups as *mut f32;
+        assert_eq!(
+            gradstep_optimizer_step(&mut opt, gptr, gp, 4, mp, 4),
+            Status::Overlap
+        );
+        let optp = &mut opt as *mut COptimizer;
+        assert_eq!(
+            gradstep_optimizer_step(optp, optp as *mut f32, gp, 4, mp, 4),
+            Status::Overlap
+        );
+        assert_eq!(
+            gradstep_optimizer_step(&mut opt, wp, gp, 4, wp, 4),
+            Status::Overlap
+        );
+        // save's output over the state, restore's bytes over the state
+        let mut n = 0usize;
+        ok(gradstep_optimizer_saved_len(&opt, &mut n));
+        assert_eq!(
+            gradstep_optimizer_save(
+                &opt,
+                big.as_ptr(),
+                4,
+                big.as_mut_ptr() as *mut u8,
+                n,
+                &mut n
+            ),
+            Status::Overlap
+        );
+        let mut bytes = vec![0u8; n];
+        let mut written = 0;
+        ok(gradstep_optimizer_save(
+            &opt,
+            mp,
+            4,
+            bytes.as_mut_ptr(),
+            n,
+            &mut written,
+        ));
+        big[..bytes.len().div_ceil(4)]
+            .iter_mut()
+            .zip(bytes.chunks(4))
+            .for_each(|(f, b)| {
+                let mut a = [0u8; 4];
+                a[..b.len()].copy_from_slice(b);
+                *f = f32::from_ne_bytes(a)
+            });
+        assert_eq!(
+            gradstep_optimizer_restore(&mut opt, big.as_ptr() as *const u8, n, big.as_mut_ptr(), 4),
+            Status::Overlap
+        );
+        // a result over the optimizer
+        assert_eq!(
+            gradstep_optimizer_global_step(&opt, optp as *mut u32),
+            Status::Overlap
+        );
+        // a table over the params it would be read with
+        let mut buf = [0.1f32; 8];
+        let mut tgroups = [gradstep_group_table(buf.as_ptr(), 4, 1, 0.0, 0)];
+        let mut topt = blank();
+        ok(gradstep_momentum_init(
+            &mut topt,
+            tensors.as_ptr(),
+            1,
+            tgroups.as_mut_ptr(),
+            1,
+            &settings,
+        ));
+        assert_eq!(
+            gradstep_optimizer_step(&mut topt, buf.as_mut_ptr(), gp, 4, mp, 4),
+            Status::Overlap
+        );
+        assert_eq!(buf, [0.1; 8]);
+        ok(gradstep_optimizer_step(&mut opt, wp, gp, 4, mp, 4));
     }
 }

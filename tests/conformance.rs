@@ -200,7 +200,11 @@ fn sgd_divergences_are_checked_against_sgd() {
     assert!(grouped.iter().any(|t| t.hyper.dampening > 0.0));
     let report = runner::run(&golden);
     let s = section(&report, "sgd_trajectories");
-    let notes = s.notes.iter().filter(|n| n.contains("DESIGN formulas")).count();
+    let notes = s
+        .notes
+        .iter()
+        .filter(|n| n.contains("DESIGN formulas"))
+        .count();
     assert_eq!(notes, grouped.len(), "{s}");
     for t in grouped {
         let ours = runner::run_trajectory(t).unwrap();

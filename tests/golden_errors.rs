@@ -4,15 +4,15 @@
 //! API. `docs/ERRORS.md` holds the same table; this test renders it and checks the docs.
 
 use golden::Golden;
-use gradstep::{Group, Tensor};
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::dynamic;
 use gradstep::lr::schedule::{
     CosineDecayLr, ExponentialDecayLr, NaturalExpDecayLr, PolynomialDecayLr, WarmupLr,
 };
 use gradstep::lr::{Lr, PastEnd, Table};
-use gradstep::{Momentum, MomentumSettings};
 use gradstep::{Buffer, Error, Param};
+use gradstep::{Group, Tensor};
+use gradstep::{Momentum, MomentumSettings};
 
 /// What gradstep does with a case.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -367,7 +367,11 @@ fn every_case_behaves_as_mapped() {
         }
     }
     for e in &errors {
-        assert!(cases.iter().any(|c| c.name == e.name), "{} is not mapped", e.name);
+        assert!(
+            cases.iter().any(|c| c.name == e.name),
+            "{} is not mapped",
+            e.name
+        );
     }
     assert_eq!(cases.len(), errors.len(), "a case is mapped twice");
 }

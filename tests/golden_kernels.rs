@@ -11,7 +11,10 @@ use gradstep::kernel::{self, Backend};
 use gradstep::reference;
 
 fn backends() -> Vec<Backend> {
-    Backend::ALL.into_iter().filter(|p| p.is_available()).collect()
+    Backend::ALL
+        .into_iter()
+        .filter(|p| p.is_available())
+        .collect()
 }
 
 /// One implementation of the momentum step: the reference, or a kernel backend.
@@ -119,7 +122,9 @@ fn sgd_trajectories() {
         .iter()
         .filter(|c| {
             let t = c.case.as_ref().unwrap();
-            t.groups.iter().all(|g| *g == t.groups[0] && g.lr.is_static())
+            t.groups
+                .iter()
+                .all(|g| *g == t.groups[0] && g.lr.is_static())
         })
         .count();
     assert!(ungrouped > 0);

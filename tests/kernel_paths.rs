@@ -27,7 +27,10 @@ fn config() -> ProptestConfig {
 }
 
 fn backends() -> Vec<Backend> {
-    Backend::ALL.into_iter().filter(|p| p.is_available()).collect()
+    Backend::ALL
+        .into_iter()
+        .filter(|p| p.is_available())
+        .collect()
 }
 
 /// Ordinary values most of the time, the special ones often, and arbitrary bit patterns.

@@ -102,7 +102,12 @@ fn layout_violations_are_each_their_own_error() {
     );
     // settings
     assert_eq!(
-        Momentum::new(&[Tensor::vector(1, 0)], one(), MomentumSettings::new(f64::NAN)).unwrap_err(),
+        Momentum::new(
+            &[Tensor::vector(1, 0)],
+            one(),
+            MomentumSettings::new(f64::NAN)
+        )
+        .unwrap_err(),
         Error::NotFinite(Param::Momentum)
     );
     assert_eq!(
@@ -408,7 +413,11 @@ fn restore_rejects_what_it_cannot_use_and_changes_nothing() {
         b[n..].copy_from_slice(&sum.to_le_bytes());
         b
     };
-    assert_eq!(resummed(&|_| {}), bytes, "the test's checksum is the format's");
+    assert_eq!(
+        resummed(&|_| {}),
+        bytes,
+        "the test's checksum is the format's"
+    );
     use SavedStateProblem::*;
     let cases: Vec<(Vec<u8>, Error)> = vec![
         (bad(&|b| b[0] = b'X'), Error::SavedState(NotASavedState)),
@@ -488,7 +497,8 @@ fn tokens_belong_to_their_step() {
     );
     // a part holds exactly its tensors' elements
     assert_eq!(
-        opt.part(1..3, &mut w[..9], &g[..8], &mut m[..8]).unwrap_err(),
+        opt.part(1..3, &mut w[..9], &g[..8], &mut m[..8])
+            .unwrap_err(),
         Error::LengthMismatch {
             buffer: Buffer::Params,
             expected: 8,

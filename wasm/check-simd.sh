@@ -4,7 +4,8 @@
 # +simd128 has none).
 #   wasm/check-simd.sh [module.wasm]
 set -euo pipefail
-module=${1:-$(dirname "$0")/target/wasm32-unknown-unknown/release/gradstep_wasm.wasm}
+here=$(dirname "$0")
+module=${1:-$("$here/../tools/target-dir.sh" "$here/Cargo.toml")/wasm32-unknown-unknown/release/gradstep_wasm.wasm}
 wasm-objdump -d "$module" | awk '
     /^[0-9a-f]+ func\[[0-9]+\] </ { name = $3 }
     name ~ /kernel/ && /f32x4\.(add|sub|mul)/ { arith[name]++ }

@@ -3,11 +3,14 @@
 // filled by gradstep, each step one fused Momentum kernel call. Exits 1 if it does not learn.
 //
 //   cargo build --release --target wasm32-unknown-unknown --manifest-path wasm/Cargo.toml
-//   node wasm/train.mjs wasm/target/wasm32-unknown-unknown/release/gradstep_wasm.wasm
+//   node wasm/train.mjs "$(tools/target-dir.sh wasm/Cargo.toml)/wasm32-unknown-unknown/release/gradstep_wasm.wasm"
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
 
-const file = process.argv[2] ?? new URL('./target/wasm32-unknown-unknown/release/gradstep_wasm.wasm', import.meta.url);
+// the module where cargo put it: $CARGO_TARGET_DIR when set (relative to the working directory, as
+// cargo takes it), else wasm/target/
+const targetDir = process.env.CARGO_TARGET_DIR ?? new URL('./target', import.meta.url).pathname;
+const file = process.argv[2] ?? `${targetDir}/wasm32-unknown-unknown/release/gradstep_wasm.wasm`;
 const { instance } = await WebAssembly.instantiate(await readFile(file), {});
 const g = instance.exports;
 const f32 = (ptr, n) => new Float32Array(g.memory.buffer, ptr, n);
@@ -27,7 +30,7 @@ const [params, grads, state, table] = [f32(paramsPtr, LEN), f32(gradsPtr, LEN), 
 
 // MindSpore's dynamic_lr.cosine_decay_lr(0.001, 0.1, STEPS, 1, STEPS), rounded once per entry
 check(g.gradstep_cosine_decay_lr(0.001, 0.1, STEPS, 1, STEPS, tablePtr, STEPS), 'cosine_decay_lr');
-console.log(`kernel path: ${cstr(g.gradstep_path_name(g.gradstep_path_selected()))}`);
+console.log(`kernel backend: ${cstr(g.gradstep_backend_name(g.gradstep_backend_selected()))}`);
 
 const xs = Array.from({ length: SAMPLES }, (_, i) => [(i % 8) / 4 - 1, Math.floor(i / 8) / 4 - 1]);
 const ys = xs.map(([a, b]) => 3 * a - 2 * b + 0.5);

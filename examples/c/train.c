@@ -54,7 +54,7 @@ int main(void) {
         }
         float lr = 0.0f;
         gradstep_optimizer_lr(&opt, 0, &lr);
-        st = gradstep_optimizer_step(&opt, params, grads, moments, 3);
+        st = gradstep_optimizer_step(&opt, params, grads, 3, moments, 3);
         if (st != GRADSTEP_STATUS_OK) {
             fprintf(stderr, "step %d: %s\n", step, gradstep_status_message(st));
             return 1;

@@ -9,15 +9,15 @@ use std::fmt;
 use std::num::NonZeroUsize;
 
 use crate::construct::{self, Arg};
+use golden::{
+    BindError, Bound, Call, DynamicLrCase, Golden, Labeled, LrSpec, ScheduleCase, Trajectory,
+};
 use gradstep::hyper::{GradPrep, MomentumStep};
 use gradstep::lr::dynamic::DynamicLr;
 use gradstep::lr::{LrSchedule, Schedule};
 use gradstep::{
     Error, Group, Lr, Momentum, MomentumSettings, Optimizer, PastEnd, Rule, Sgd, SgdSettings,
     Table, Tensor, kernel,
-};
-use golden::{
-    BindError, Bound, Call, DynamicLrCase, Golden, Labeled, LrSpec, ScheduleCase, Trajectory,
 };
 
 /// The outcome of one section of the golden file.
@@ -376,21 +376,16 @@ fn primitive_section(case: Result<golden::Primitive, String>) -> Section {
         }
     };
     let run = |nesterov: bool, want_w: &[f32], want_m: &[f32]| -> Outcome {
-        let step = match MomentumStep::new(
-            p.learning_rate,
-            p.momentum as f64,
-            nesterov,
-            GradPrep::NONE,
-        ) {
-            Ok(step) => step,
-            Err(e) => return Outcome::Fail(format!("gradstep rejected the inputs: {e}")),
-        };
+        let step =
+            match MomentumStep::new(p.learning_rate, p.momentum as f64, nesterov, GradPrep::NONE) {
+                Ok(step) => step,
+                Err(e) => return Outcome::Fail(format!("gradstep rejected the inputs: {e}")),
+            };
         let (mut w, mut m) = (p.variable.clone(), p.accumulation.clone());
         if let Err(e) = kernel::momentum(&mut w, &p.gradient, &mut m, None, &step) {
             return Outcome::Fail(format!("gradstep rejected the inputs: {e}"));
         }
-        match difference("variable", &w, want_w)
-            .or_else(|| difference("accumulation", &m, want_m))
+        match difference("variable", &w, want_w).or_else(|| difference("accumulation", &m, want_m))
         {
             Some(d) => Outcome::Fail(d),
             None => Outcome::Pass,
@@ -551,9 +546,9 @@ pub fn emulate(t: &Trajectory) -> Result<Run, String> {
                     _ if mu > 0.0 => {
                         *m = if k == 0 { grad } else { *m * mu + keep * grad };
                         let u = if h.nesterov { grad + *m * mu } else { *m };
-                        *w = *w - lr * u;
+                        *w -= lr * u;
                     }
-                    _ => *w = *w - lr * grad,
+                    _ => *w -= lr * grad,
                 }
             }
         }

@@ -13,8 +13,8 @@
 //! | default | `b1`, `w2`, `b2` | 0.05 | 0 | no |
 
 use flate2::read::GzDecoder;
-use gradstep::{Group, Tensor};
 use gradstep::lr::{Lr, dynamic};
+use gradstep::{Group, Tensor};
 use gradstep::{Momentum, MomentumSettings};
 use std::io::Read;
 

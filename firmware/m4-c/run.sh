@@ -9,7 +9,7 @@
 #   4. checks that neither C object contracts to FMA nor calls anything but gradstep and stdio;
 #   5. runs the firmware under QEMU (with a timeout) and the host program, and fails unless both
 #      succeed and print the same lines (the same loss bits and final parameter bits), "info:"
-#      lines (the machine and kernel path) excepted.
+#      lines (the machine and kernel backend) excepted.
 #
 # Usage: firmware/m4-c/run.sh   (from anywhere; outputs in firmware/m4-c/target/)
 # Environment: QEMU_TIMEOUT (seconds, default 60), DIGITS_COUNT (default 64), HOST_CC (default gcc).
@@ -39,11 +39,11 @@ mkdir -p "$OUT/gen" "$OUT/m4" "$OUT/host"
 
 step "gradstep for thumbv7em-none-eabihf (firmware/m4-c/lib)"
 cargo build --release --target thumbv7em-none-eabihf --manifest-path "$HERE/lib/Cargo.toml"
-M4_LIB=$HERE/lib/target/thumbv7em-none-eabihf/release/libgradstep_m4.a
+M4_LIB=$("$ROOT/tools/target-dir.sh" "$HERE/lib/Cargo.toml")/thumbv7em-none-eabihf/release/libgradstep_m4.a
 
 step "gradstep for the host (cargo rustc --lib --release --features capi --crate-type staticlib,cdylib)"
 cargo rustc --lib --release --features capi --crate-type staticlib,cdylib
-HOST_LIB=$ROOT/target/release/libgradstep.a
+HOST_LIB=$("$ROOT/tools/target-dir.sh")/release/libgradstep.a
 
 step "data: the first $DIGITS_COUNT digits"
 python3 "$HERE/gen_digits.py" --count "$DIGITS_COUNT" "$ROOT/data/digits/digits.csv.gz" "$OUT/gen/digits_data.h"

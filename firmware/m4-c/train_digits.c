@@ -249,8 +249,8 @@ int main(void) {
         return 1;
     }
 
-    printf("info: gradstep %s, kernel path %s\n", gradstep_version(),
-           gradstep_path_name(gradstep_path_selected()));
+    printf("info: gradstep %s, kernel backend %s\n", gradstep_version(),
+           gradstep_backend_name(gradstep_backend_selected()));
     printf("MLP %d-%d-%d (%d parameters) on %d digits: Momentum 0.9, loss scale %.0f, %d steps\n", IN,
            HID, OUT, LEN, N, (double)LOSS_SCALE, STEPS);
 
@@ -262,7 +262,7 @@ int main(void) {
         float lr_w = 0.0f, lr_b = 0.0f;
         TRY(gradstep_optimizer_lr(&opt, 0, &lr_w));
         TRY(gradstep_optimizer_lr(&opt, 1, &lr_b));
-        TRY(gradstep_optimizer_step(&opt, params, grads, moments, LEN));
+        TRY(gradstep_optimizer_step(&opt, params, grads, LEN, moments, LEN));
         if (step % PRINT_EVERY == 0 || step == STEPS - 1) {
             printf("step %2d  loss %.6f (%08lx)  accuracy %2d/%d  lr %.6f (%08lx) %.6f (%08lx)\n", step,
                    (double)loss, (unsigned long)bits_of(loss), correct, N, (double)lr_w,

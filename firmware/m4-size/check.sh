@@ -35,7 +35,7 @@ SIZE=$(pick arm-none-eabi-size llvm-size)
 NM=$(pick arm-none-eabi-nm llvm-nm)
 
 manifest=firmware/m4-size/Cargo.toml
-tdir=firmware/m4-size/target
+tdir=$("$root/tools/target-dir.sh" "$root/firmware/m4-size/Cargo.toml")
 out=firmware/m4-size/results
 mkdir -p "$out"
 

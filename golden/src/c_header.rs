@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::Golden;
 use crate::call::{Arg, Call};
 use crate::trajectory::{LrSpec, Optimizer, Trajectory};
 
@@ -35,20 +36,27 @@ fn words(values: &[f32]) -> String {
     lines.join(",\n    ")
 }
 
+/// A call's name and its bound arguments as doubles, in signature order (`None` for a call with
+/// a list argument).
+fn scalar_args(call: &Call) -> Result<Option<(String, Vec<f64>)>, String> {
+    let bound = call
+        .bind()
+        .map_err(|e| format!("{}: {e}", call.describe()))?;
+    let mut args = vec![];
+    for (_, a) in &bound.args {
+        args.push(match a {
+            Arg::Float(x) => *x,
+            Arg::Int(n) => *n as f64,
+            Arg::Bool(b) => *b as u8 as f64,
+            _ => return Ok(None),
+        });
+    }
+    Ok(Some((bound.name, args)))
+}
+
 /// The schedule of a group: its class name and its bound arguments as doubles, in order.
 fn schedule_args(call: &Call) -> Result<(String, Vec<f64>), String> {
-    let bound = call.bind().map_err(|e| format!("{}: {e}", call.describe()))?;
-    let args = bound
-        .args
-        .iter()
-        .map(|(_, a)| match a {
-            Arg::Float(x) => Ok(*x),
-            Arg::Int(n) => Ok(*n as f64),
-            Arg::Bool(b) => Ok(*b as u8 as f64),
-            _ => Err(format!("{}: a list argument", call.describe())),
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((bound.name, args))
+    scalar_args(call)?.ok_or(format!("{}: a list argument", call.describe()))
 }
 
 /// The C declarations every header starts with.
@@ -70,6 +78,24 @@ typedef struct {
     uint32_t centralize;
 } golden_group;
 
+/** A `dynamic_lr` function MindSpore ran: its name, its arguments in signature order (counts and
+ *  flags as doubles), and the table it gave (float bits). */
+typedef struct {
+    const char *function;
+    double args[7];
+    size_t n_args, len;
+    const uint32_t *values;
+} golden_table;
+
+/** A `LearningRateSchedule` MindSpore ran: its class, its arguments in signature order, and its
+ *  values (float bits) at `steps`. */
+typedef struct {
+    const char *class_name;
+    double args[5];
+    size_t n_args, n_steps;
+    const uint32_t *steps, *values;
+} golden_schedule;
+
 /** One trajectory: `optimizer` 1 Momentum, 2 SGD; the layout and groups; the recorded values as
  *  float bits, `len` per step (state: each state buffer's `len` values in turn). */
 typedef struct {
@@ -87,13 +113,98 @@ typedef struct {
 } golden_case;
 "#;
 
-/// A header of `cases` (trajectories as recorded), each replayed as MindSpore ran it.
-pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
+/// `doubles` as a C initializer of `n` values, zeros after them.
+fn initializer(doubles: &[f64], n: usize) -> String {
+    let v: Vec<String> = (0..n)
+        .map(|i| c_double(doubles.get(i).copied().unwrap_or(0.0)))
+        .collect();
+    format!("{{{}}}", v.join(", "))
+}
+
+/// The `dynamic_lr` and `schedules` cases that MindSpore accepted and that take no list
+/// argument, as `golden_tables` and `golden_schedules`.
+fn lr_cases(w: &mut String, golden: &Golden) -> Result<(), String> {
+    let mut tables = vec![];
+    for (i, c) in golden
+        .dynamic_lr()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let case = c.case?;
+        let (Some(values), Some((name, args))) = (case.values, scalar_args(&case.call)?) else {
+            continue;
+        };
+        let f32s: Vec<f32> = values.iter().map(|v| v.1).collect();
+        writeln!(
+            w,
+            "static const uint32_t golden_table_{i}[{}] = {{\n    {}\n}};",
+            f32s.len(),
+            words(&f32s)
+        )
+        .unwrap();
+        tables.push(format!(
+            "{{\"{name}\", {}, {}, {}, golden_table_{i}}}",
+            initializer(&args, 7),
+            args.len(),
+            f32s.len()
+        ));
+    }
+    writeln!(w, "#define GOLDEN_TABLES {}\nstatic const golden_table golden_tables[GOLDEN_TABLES] = {{\n    {}\n}};\n", tables.len(), tables.join(",\n    ")).unwrap();
+    let mut schedules = vec![];
+    for (i, c) in golden
+        .schedules()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let case = c.case?;
+        let (Some(values), Some((name, args))) = (case.direct, scalar_args(&case.call)?) else {
+            continue;
+        };
+        let steps: Vec<String> = case.steps.iter().map(u32::to_string).collect();
+        writeln!(
+            w,
+            "static const uint32_t golden_schedule_steps_{i}[{}] = {{{}}};",
+            steps.len(),
+            steps.join(", ")
+        )
+        .unwrap();
+        writeln!(
+            w,
+            "static const uint32_t golden_schedule_values_{i}[{}] = {{\n    {}\n}};",
+            values.len(),
+            words(&values)
+        )
+        .unwrap();
+        schedules.push(format!(
+            "{{\"{name}\", {}, {}, {}, golden_schedule_steps_{i}, golden_schedule_values_{i}}}",
+            initializer(&args, 5),
+            args.len(),
+            steps.len()
+        ));
+    }
+    writeln!(w, "#define GOLDEN_SCHEDULES {}\nstatic const golden_schedule golden_schedules[GOLDEN_SCHEDULES] = {{\n    {}\n}};", schedules.len(), schedules.join(",\n    ")).unwrap();
+    Ok(())
+}
+
+/// A header of the learning-rate cases of `golden` and of `cases` (trajectories as recorded),
+/// each replayed as MindSpore ran it.
+pub fn render(source: &str, golden: &Golden, cases: &[Trajectory]) -> Result<String, String> {
     let mut out = String::new();
     let w = &mut out;
-    writeln!(w, "/* Generated by `cargo run -p golden --bin c-header` from {source}; do not edit. */").unwrap();
-    writeln!(w, "#ifndef GOLDEN_TRAJECTORIES_H\n#define GOLDEN_TRAJECTORIES_H\n").unwrap();
+    writeln!(
+        w,
+        "/* Generated by `cargo run -p golden --bin c-header` from {source}; do not edit. */"
+    )
+    .unwrap();
+    writeln!(
+        w,
+        "#ifndef GOLDEN_TRAJECTORIES_H\n#define GOLDEN_TRAJECTORIES_H\n"
+    )
+    .unwrap();
     w.push_str(PREAMBLE);
+    lr_cases(w, golden)?;
     for (id, recorded) in cases.iter().enumerate() {
         let (t, quirks) = recorded.as_mindspore_ran();
         let kind = match t.optimizer {
@@ -121,8 +232,10 @@ pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
                 LrSpec::Static(x) => ("GRADSTEP_LR_STATIC", *x, None, None),
                 LrSpec::List(v) => {
                     let floats: Vec<f32> = v.iter().map(|x| *x as f32).collect();
-                    let literals: Vec<String> =
-                        floats.iter().map(|f| format!("(float){}", c_double(*f as f64))).collect();
+                    let literals: Vec<String> = floats
+                        .iter()
+                        .map(|f| format!("(float){}", c_double(*f as f64)))
+                        .collect();
                     writeln!(
                         w,
                         "static const float golden_{id}_table_{j}[{}] = {{{}}};",
@@ -132,7 +245,12 @@ pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
                     .unwrap();
                     ("GRADSTEP_LR_TABLE", 0.0, Some(v.len()), None)
                 }
-                LrSpec::Schedule(call) => ("GRADSTEP_LR_SCHEDULE", 0.0, None, Some(schedule_args(call)?)),
+                LrSpec::Schedule(call) => (
+                    "GRADSTEP_LR_SCHEDULE",
+                    0.0,
+                    None,
+                    Some(schedule_args(call)?),
+                ),
             };
             let (table, table_len) = match table {
                 Some(n) => (format!("golden_{id}_table_{j}"), n),
@@ -142,13 +260,10 @@ pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
                 Some((name, args)) => (format!("\"{name}\""), args),
                 None => ("NULL".to_string(), vec![]),
             };
-            let args: Vec<String> = (0..5)
-                .map(|i| c_double(args.get(i).copied().unwrap_or(0.0)))
-                .collect();
             group_list.push(format!(
-                "{{{kind}, {}, {table}, {table_len}, {name}, {{{}}}, {}, {}}}",
+                "{{{kind}, {}, {table}, {table_len}, {name}, {}, {}, {}}}",
                 c_double(lr),
-                args.join(", "),
+                initializer(&args, 5),
                 c_double(g.weight_decay),
                 g.centralize as u32
             ));
@@ -171,7 +286,10 @@ pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
         for st in steps {
             grads.extend(t.flat(&st.grads));
             params.extend(t.flat(&st.params));
-            let s = st.state.as_ref().ok_or(format!("{}: no state recorded", t.name))?;
+            let s = st
+                .state
+                .as_ref()
+                .ok_or(format!("{}: no state recorded", t.name))?;
             for buffer in s {
                 state.extend(t.flat(buffer));
             }
@@ -190,11 +308,11 @@ pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
             )
             .unwrap();
         }
-        let _ = write!(
+        writeln!(
             w,
             "#define GOLDEN_{id} {{\"{}\", \"{}\", {kind}, {}, {}, {}, {}, {}, golden_{id}_tensors, {}, \
              golden_{id}_groups, {len}, {}, {buffers}, golden_{id}_initial, golden_{id}_grads, \
-             golden_{id}_params_after, golden_{id}_state_after}}\n",
+             golden_{id}_params_after, golden_{id}_state_after}}",
             t.name,
             quirks.join("; "),
             c_double(t.hyper.momentum),
@@ -204,7 +322,8 @@ pub fn render(source: &str, cases: &[Trajectory]) -> Result<String, String> {
             tensors.len(),
             groups.len(),
             steps.len(),
-        );
+        )
+        .unwrap();
     }
     let all: Vec<String> = (0..cases.len()).map(|i| format!("GOLDEN_{i}")).collect();
     writeln!(

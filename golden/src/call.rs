@@ -337,8 +337,8 @@ mod tests {
 
     #[test]
     fn constructor_strings() {
-        let c = Call::parse("PolynomialDecayLR(0.1, 0.01, 4, 2.0, update_decay_steps=True)")
-            .unwrap();
+        let c =
+            Call::parse("PolynomialDecayLR(0.1, 0.01, 4, 2.0, update_decay_steps=True)").unwrap();
         assert_eq!(c.name, "PolynomialDecayLR");
         assert_eq!(c.args, vec![json!(0.1), json!(0.01), json!(4), json!(2.0)]);
         assert_eq!(c.kwargs["update_decay_steps"], json!(true));
@@ -365,7 +365,10 @@ mod tests {
         let e = Call::parse("WarmUpLR(0.1, True)").unwrap().bind();
         assert!(matches!(e, Err(BindError::Type(_))), "{e:?}");
         // defaults, and what Python refuses
-        let b = Call::parse("ExponentialDecayLR(0.1, 0.9, 4)").unwrap().bind().unwrap();
+        let b = Call::parse("ExponentialDecayLR(0.1, 0.9, 4)")
+            .unwrap()
+            .bind()
+            .unwrap();
         assert!(!b.flag("is_stair"));
         for bad in [
             "WarmUpLR(0.1)",

@@ -87,10 +87,21 @@ mod tests {
 
     #[test]
     fn hex_floats_parse_exactly() {
-        for x in [0.1f64, -2.5e-300, 1.0, 123456.789, f64::MIN_POSITIVE, f64::MAX] {
+        for x in [
+            0.1f64,
+            -2.5e-300,
+            1.0,
+            123456.789,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+        ] {
             let hex = format!("{x:e}"); // not hex: only a label
             let h = hex_of(x);
-            assert_eq!(f64_of_hex(&h).map(f64::to_bits), Some(x.to_bits()), "{hex} {h}");
+            assert_eq!(
+                f64_of_hex(&h).map(f64::to_bits),
+                Some(x.to_bits()),
+                "{hex} {h}"
+            );
         }
         assert_eq!(f64_of_hex("-inf"), Some(f64::NEG_INFINITY));
         assert!(f64_of_hex("nan").unwrap().is_nan());

@@ -189,7 +189,8 @@ impl Trajectory {
             None => (0..n).collect(),
         };
 
-        let float = |key: &str, default: f64| cfg.get(key).and_then(Value::as_f64).unwrap_or(default);
+        let float =
+            |key: &str, default: f64| cfg.get(key).and_then(Value::as_f64).unwrap_or(default);
         let flag = |key: &str| cfg.get(key).and_then(Value::as_bool).unwrap_or(false);
         let adam = matches!(optimizer, Optimizer::Adam | Optimizer::AdamWeightDecay);
         let hyper = Hyper {
@@ -201,7 +202,11 @@ impl Trajectory {
             beta2: float("beta2", 0.999),
             eps: float(
                 "eps",
-                if optimizer == Optimizer::Adam { 1e-8 } else { 1e-6 },
+                if optimizer == Optimizer::Adam {
+                    1e-8
+                } else {
+                    1e-6
+                },
             ),
             amsgrad: flag("use_amsgrad"),
             use_locking: flag("use_locking"),
@@ -214,7 +219,7 @@ impl Trajectory {
         let top_lr = match cfg.get("learning_rate") {
             Some(v) => LrSpec::of(v)?,
             None if optimizer == Optimizer::Sgd => LrSpec::Static(0.1), // nn.SGD's default
-            None if adam => LrSpec::Static(1e-3),                      // nn.Adam's, AdamWeightDecay's
+            None if adam => LrSpec::Static(1e-3), // nn.Adam's, AdamWeightDecay's
             None => return Err("no learning_rate".into()),
         };
         let top_wd = float("weight_decay", 0.0);
@@ -419,7 +424,9 @@ impl Trajectory {
             for g in &mut t.groups {
                 g.centralize = false;
             }
-            notes.push("centralization off: MindSpore's AdamWeightDecay ignores grad_centralization");
+            notes.push(
+                "centralization off: MindSpore's AdamWeightDecay ignores grad_centralization",
+            );
         }
         if t.convert_to_cell && t.groups.iter().any(|g| g.lr.is_static()) {
             for g in &mut t.groups {
@@ -427,7 +434,9 @@ impl Trajectory {
                     g.lr = LrSpec::Static(((x as f32 + 1.0) - 1.0) as f64);
                 }
             }
-            notes.push("static group lr as (lr + 1) - 1, as MindSpore's grouped dynamic lr stores it");
+            notes.push(
+                "static group lr as (lr + 1) - 1, as MindSpore's grouped dynamic lr stores it",
+            );
         }
         (t, notes)
     }

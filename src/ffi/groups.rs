@@ -1,6 +1,6 @@
 //! Parameter groups as a C caller fills them.
 
-use super::ptr::{Regions, slice};
+use super::ptr::{Regions, check, slice};
 use super::schedules::CSchedule;
 use super::status::Status;
 use crate::error::Param;
@@ -65,32 +65,41 @@ impl CGroup {
         }
     }
 
-    /// Checks what the caller filled in and sets the current static learning rate.
-    pub(crate) fn check(&mut self) -> Result<(), Status> {
+    /// Checks what the caller filled in and sets the current static learning rate (at init).
+    pub(crate) fn init(&mut self) -> Result<(), Status> {
         validate::non_negative(self.weight_decay, Param::WeightDecay)?;
-        match self.lr_kind {
-            GRADSTEP_LR_STATIC => {
-                let lr = validate::non_negative_f32(self.lr, Param::LearningRate)?;
-                self._private[CURRENT_LR] = lr.to_bits();
-            }
-            GRADSTEP_LR_TABLE => {
-                // SAFETY: the caller's contract: the table is valid for `table_len` reads.
-                let values = unsafe { slice(self.table, self.table_len)? };
-                Table::new(values, PastEnd::Reject)?;
-            }
-            GRADSTEP_LR_SCHEDULE => {
-                // SAFETY: the caller's contract: the schedule is valid for one read.
-                let s = unsafe { slice(self.schedule, 1)? };
-                s[0].schedule().ok_or(Status::InvalidArgument)?;
-            }
-            _ => return Err(Status::InvalidArgument),
+        self.check_source()?;
+        if self.lr_kind == GRADSTEP_LR_STATIC {
+            let lr = validate::non_negative_f32(self.lr, Param::LearningRate)?;
+            self._private[CURRENT_LR] = lr.to_bits();
+        }
+        if self.lr_kind == GRADSTEP_LR_TABLE {
+            // SAFETY: the caller's contract: the table is valid for `table_len` reads.
+            let values = unsafe { slice(self.table, self.table_len)? };
+            Table::new(values, PastEnd::Reject)?;
         }
         Ok(())
     }
 
+    /// Checks the fields a step reads, which the caller may have changed since init: a known
+    /// kind, and a table or schedule that can be read (its values are checked as they are used).
+    pub(crate) fn check_source(&self) -> Result<(), Status> {
+        match self.lr_kind {
+            GRADSTEP_LR_STATIC => Ok(()),
+            GRADSTEP_LR_TABLE if self.table_len == 0 => Err(Status::EmptyTable),
+            GRADSTEP_LR_TABLE => check(self.table, self.table_len),
+            GRADSTEP_LR_SCHEDULE => {
+                // SAFETY: the caller's contract: the schedule is valid for one read.
+                let s = unsafe { slice(self.schedule, 1)? };
+                s[0].schedule().map(|_| ()).ok_or(Status::InvalidArgument)
+            }
+            _ => Err(Status::InvalidArgument),
+        }
+    }
+
     /// [`Status::Overlap`] when the table or schedule this group reads overlaps memory the call
     /// writes.
-    pub(crate) fn check_source<const N: usize>(&self, regions: &Regions<N>) -> Result<(), Status> {
+    pub(crate) fn check_overlap<const N: usize>(&self, regions: &Regions<N>) -> Result<(), Status> {
         match self.lr_kind {
             GRADSTEP_LR_TABLE => regions.check_read(self.table, self.table_len),
             GRADSTEP_LR_SCHEDULE => regions.check_read(self.schedule, 1),
@@ -101,8 +110,8 @@ impl CGroup {
 
 impl GroupLike for CGroup {
     fn lr_source(&self) -> Lr<'_> {
-        // Checked at init; checked again here, cheaply, as the caller owns the memory. Anything
-        // wrong gives NaN, which the step rejects.
+        // Checked by every call that reads it (`check_source`); anything wrong all the same gives
+        // NaN, which the step rejects.
         match self.lr_kind {
             GRADSTEP_LR_STATIC => Lr::Static(f32::from_bits(self._private[CURRENT_LR])),
             GRADSTEP_LR_TABLE => {

@@ -264,8 +264,8 @@ unsafe fn read(opt: *const COptimizer) -> Result<Data, Status> {
 }
 
 /// The caller's arrays of an optimizer: its tensors and its groups, after `regions` (which must
-/// hold them, as [`base`] makes them) was checked, and every group's table or schedule checked
-/// against the regions the call writes.
+/// hold them, as [`base`] makes them) was checked, and every group's fields, table and schedule
+/// checked again (against the regions the call writes, too).
 ///
 /// # Safety
 /// The arrays must be valid (the contract of the init that stored them) and not referred to
@@ -284,7 +284,8 @@ unsafe fn arrays<'a, const N: usize>(
         )
     };
     for g in groups.iter() {
-        g.check_source(regions)?;
+        g.check_overlap(regions)?;
+        g.check_source()?;
     }
     Ok((tensors, groups))
 }
@@ -334,13 +335,13 @@ unsafe fn init<R: RuleImpl, S>(
     // (which writes the groups' preparations only once all its checks pass), then the checked
     // learning rates are stored (which cannot fail any more).
     for g in gs.iter() {
-        g.check_source(&written)?;
+        g.check_overlap(&written)?;
         let mut copy = *g;
-        copy.check()?;
+        copy.init()?;
     }
     let core = Core::new(layout, gs, rule, check_finite, backend)?;
     for g in gs.iter_mut() {
-        g.check()?;
+        g.init()?;
     }
     let data = Data {
         tensors,

@@ -103,7 +103,11 @@ impl<const N: usize> Regions<N> {
     pub fn check_read<T>(&self, ptr: *const T, len: usize) -> Result<(), Status> {
         let one = Regions::<1>::new().add(ptr, len, false);
         match one.regions[..one.count].first() {
-            Some(x) if self.regions[..self.count].iter().any(|w| w.2 && overlaps(w, x)) => {
+            Some(x)
+                if self.regions[..self.count]
+                    .iter()
+                    .any(|w| w.2 && overlaps(w, x)) =>
+            {
                 Err(Status::Overlap)
             }
             _ => Ok(()),

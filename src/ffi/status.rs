@@ -216,11 +216,10 @@ pub extern "C" fn gradstep_status_message(status: i32) -> *const c_char {
 /// The crate's version, e.g. `"0.2.0"`.
 #[unsafe(no_mangle)]
 pub extern "C" fn gradstep_version() -> *const c_char {
-    const VERSION: &CStr = match CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => c"unknown",
-    };
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
     VERSION.as_ptr()
 }

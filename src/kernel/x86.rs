@@ -136,32 +136,23 @@ macro_rules! entry {
 
 entry!(momentum_avx2, momentum_avx2_body, has_avx2, "AVX2");
 entry!(sgd_avx2, sgd_avx2_body, has_avx2, "AVX2");
-entry!(momentum_avx512, momentum_avx512_body, has_avx512, "AVX-512F");
+entry!(
+    momentum_avx512,
+    momentum_avx512_body,
+    has_avx512,
+    "AVX-512F"
+);
 entry!(sgd_avx512, sgd_avx512_body, has_avx512, "AVX-512F");
 
 #[target_feature(enable = "avx2")]
 /// Runs only where the CPU has AVX2: called from its `entry!` wrapper alone.
-fn momentum_avx2_body(
-    d: Dynamic,
-    c: &Consts,
-    rows: Rows,
-    w: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-) {
+fn momentum_avx2_body(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     specialize!(d, |v| fused::momentum::<Avx2, 8, 2, _>(v, c, rows, w, g, m))
 }
 
 #[target_feature(enable = "avx2")]
 /// Runs only where the CPU has AVX2: called from its `entry!` wrapper alone.
-fn sgd_avx2_body(
-    d: Dynamic,
-    c: &Consts,
-    rows: Rows,
-    w: &mut [f32],
-    g: &[f32],
-    a: &mut [f32],
-) {
+fn sgd_avx2_body(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], a: &mut [f32]) {
     specialize!(d, |v| fused::sgd::<Avx2, 8, 2, _>(v, c, rows, w, g, a))
 }
 
@@ -182,13 +173,6 @@ fn momentum_avx512_body(
 
 #[target_feature(enable = "avx512f")]
 /// Runs only where the CPU has AVX-512F: called from its `entry!` wrapper alone.
-fn sgd_avx512_body(
-    d: Dynamic,
-    c: &Consts,
-    rows: Rows,
-    w: &mut [f32],
-    g: &[f32],
-    a: &mut [f32],
-) {
+fn sgd_avx512_body(d: Dynamic, c: &Consts, rows: Rows, w: &mut [f32], g: &[f32], a: &mut [f32]) {
     specialize!(d, |v| fused::sgd::<Avx512, 16, 1, _>(v, c, rows, w, g, a))
 }

@@ -30,9 +30,9 @@ pub(crate) use self::core::Core;
 pub use momentum::{Momentum, MomentumRule, MomentumSettings};
 pub use optimizer::Optimizer;
 pub use part::{Part, StepToken};
-pub use rule::Rule;
 #[cfg(feature = "capi")]
 pub(crate) use rule::RULE_WORDS;
+pub use rule::Rule;
 #[cfg(feature = "capi")]
 pub(crate) use rule::sealed::RuleImpl;
 pub use sgd::{Sgd, SgdRule, SgdSettings};

@@ -116,7 +116,14 @@ impl RuleImpl for MomentumRule {
 
     fn update(&self, backend: Backend, lr: f32, prep: GradPrep, rows: Rows, s: Streams<'_>) {
         let [m, ..] = s.state;
-        kernel::run_momentum(backend, rows, s.params, s.grads, m, &self.step.with(lr, prep));
+        kernel::run_momentum(
+            backend,
+            rows,
+            s.params,
+            s.grads,
+            m,
+            &self.step.with(lr, prep),
+        );
     }
 
     #[cfg(feature = "capi")]
@@ -147,8 +154,18 @@ pub type Momentum<'a, G> = Optimizer<'a, MomentumRule, G>;
 impl<'a, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>> Momentum<'a, G> {
     /// A Momentum optimizer over `tensors` (back to back in the buffers, in this order) in
     /// `groups` (an array, or a `&mut` slice).
-    pub fn new(tensors: &'a [Tensor], groups: G, settings: MomentumSettings) -> Result<Self, Error> {
+    pub fn new(
+        tensors: &'a [Tensor],
+        groups: G,
+        settings: MomentumSettings,
+    ) -> Result<Self, Error> {
         let rule = MomentumRule::new(&settings)?;
-        Optimizer::build(tensors, groups, rule, settings.check_finite, settings.backend)
+        Optimizer::build(
+            tensors,
+            groups,
+            rule,
+            settings.check_finite,
+            settings.backend,
+        )
     }
 }

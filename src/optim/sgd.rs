@@ -197,6 +197,12 @@ impl<'a, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>> Sgd<'a, G> {
     /// (an array, or a `&mut` slice).
     pub fn new(tensors: &'a [Tensor], groups: G, settings: SgdSettings) -> Result<Self, Error> {
         let rule = SgdRule::new(&settings)?;
-        Optimizer::build(tensors, groups, rule, settings.check_finite, settings.backend)
+        Optimizer::build(
+            tensors,
+            groups,
+            rule,
+            settings.check_finite,
+            settings.backend,
+        )
     }
 }

@@ -47,12 +47,12 @@ static TABLE: [f32; 16] = [
 
 #[cfg(feature = "gradstep")]
 mod opt {
-    use gradstep::group::Tensor;
+    use gradstep::Tensor;
     use gradstep::lr::LrSchedule;
     #[allow(unused_imports)]
     use gradstep::lr::schedule::{
         CosineDecayLr, ExponentialDecayLr, InverseDecayLr, NaturalExpDecayLr, PolynomialDecayLr,
-        WarmUpLr,
+        WarmupLr,
     };
 
     pub static TENSORS: [Tensor; 5] = [
@@ -77,7 +77,7 @@ mod opt {
     /// The one schedule, chosen by a `sched-*` feature.
     pub fn schedule() -> Result<impl LrSchedule, gradstep::Error> {
         #[cfg(feature = "sched-warmup")]
-        return WarmUpLr::new(h(0.05), h(100));
+        return WarmupLr::new(h(0.05), h(100));
         #[cfg(feature = "sched-inverse")]
         return InverseDecayLr::new(h(0.05), h(0.5), h(10), false);
         #[cfg(feature = "sched-cosine")]
@@ -121,8 +121,8 @@ fn stack_used<R>(f: impl FnOnce() -> R) -> (R, u32) {
 /// [`stack_used`] reads, so the painting sees all of it.
 #[cfg(feature = "gradstep")]
 #[inline(never)]
-fn step<const N: usize>(
-    opt: &mut gradstep::optim::Momentum<'_, N>,
+fn step<'a, const N: usize>(
+    opt: &mut gradstep::Momentum<'a, [gradstep::Group<'a>; N]>,
     params: &mut [f32; LEN],
     grads: &[f32; LEN],
     moments: &mut [f32; LEN],
@@ -167,16 +167,14 @@ fn main() -> ! {
     };
     #[cfg(feature = "gradstep")]
     let mut optimizer = {
-        use gradstep::group::{Group, GroupTable};
-        use gradstep::lr::Lr;
-        use gradstep::optim::{Momentum, MomentumSettings};
+        use gradstep::{Group, Lr, Momentum, MomentumSettings};
         use opt::h;
         let build = || -> Result<_, gradstep::Error> {
-            let groups = GroupTable::new([
+            let groups = [
                 Group::new(Lr::table(table)?, h(1e-4), true)?,
-                Group::new(Lr::fixed(h(0.01))?, h(0.0), false)?,
+                Group::new(Lr::new_static(h(0.01))?, h(0.0), false)?,
                 Group::new(Lr::Schedule(&schedule), h(1e-5), false)?,
-            ])?;
+            ];
             Momentum::new(&opt::TENSORS, groups, MomentumSettings::new(h(0.9)))
         };
         match build() {

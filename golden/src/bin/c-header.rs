@@ -1,7 +1,8 @@
 //! Writes the C test's golden header: `cargo run -p golden --bin c-header > tests/c/golden_trajectories.h`.
 //!
-//! The cases: trajectories of the visible golden file that cover a schedule with weight decay, a
-//! loss scale, SGD with dampening, and groups that mix static and dynamic learning rates.
+//! The cases: every `dynamic_lr` and `schedules` case of the visible golden file that takes no
+//! list argument, and the trajectories that cover a schedule with weight decay, a loss scale, SGD
+//! with dampening, and groups that mix static and dynamic learning rates.
 
 use golden::Golden;
 
@@ -9,7 +10,10 @@ use golden::Golden;
 const CASES: [(&str, &str); 5] = [
     ("momentum_trajectories", "momentum_cosine_schedule_wd"),
     ("momentum_trajectories", "momentum_weight_decay_loss_scale"),
-    ("momentum_trajectories", "momentum_groups_dynamic_list_plus_fixed"),
+    (
+        "momentum_trajectories",
+        "momentum_groups_dynamic_list_plus_fixed",
+    ),
     ("sgd_trajectories", "sgd"),
     ("sgd_trajectories", "sgd_groups_dynamic_list_plus_static"),
 ];
@@ -26,6 +30,7 @@ fn main() -> Result<(), String> {
             .ok_or(format!("no case {name} in {section}"))?;
         cases.push(found.case?);
     }
-    print!("{}", golden::c_header::render("tests/golden/golden-2.10.0.json", &cases)?);
+    let header = golden::c_header::render("tests/golden/golden-2.10.0.json", &golden, &cases)?;
+    print!("{header}");
     Ok(())
 }
