@@ -190,6 +190,22 @@ typedef enum {
 } gradstep_status;
 
 /**
+ * An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: opaque plain
+ * data the caller keeps (on the stack, in a static) and never writes; it may be copied. The
+ * tensor and group arrays it was given must outlive it.
+ */
+typedef struct {
+  /**
+   * gradstep's: the tensor and group arrays.
+   */
+  const void *_pointers[2];
+  /**
+   * gradstep's: the rule, the settings, the lengths, the step counter and a checksum.
+   */
+  uint32_t _private[24];
+} gradstep_optimizer;
+
+/**
  * A learning-rate schedule, filled by a `gradstep_schedule_*` constructor: opaque plain data
  * the caller keeps (on the stack, in a static) and never writes; checked whenever it is used.
  */
@@ -303,22 +319,6 @@ typedef struct {
 } gradstep_sgd_settings;
 
 /**
- * An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: opaque plain
- * data the caller keeps (on the stack, in a static) and never writes; it may be copied. The
- * tensor and group arrays it was given must outlive it.
- */
-typedef struct {
-  /**
-   * gradstep's: the tensor and group arrays.
-   */
-  const void *_pointers[2];
-  /**
-   * gradstep's: the rule, the settings, the lengths, the step counter and a checksum.
-   */
-  uint32_t _private[24];
-} gradstep_optimizer;
-
-/**
  * One tensor of the layout: its length, its leading dimension, and its group.
  *
  * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
@@ -348,126 +348,6 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-/**
- * A group with a static learning rate `lr`.
- */
-gradstep_group gradstep_group_static(double lr, double weight_decay, uint32_t centralize);
-
-/**
- * A group whose learning rate at step `k` is `table[k]` (`hold_last`: keep the last value past
- * the end instead of an error).
- */
-gradstep_group gradstep_group_table(const float *table,
-                                    size_t table_len,
-                                    uint32_t hold_last,
-                                    double weight_decay,
-                                    uint32_t centralize);
-
-/**
- * A group whose learning rate comes from `schedule`.
- */
-gradstep_group gradstep_group_schedule(const gradstep_schedule *schedule,
-                                       double weight_decay,
-                                       uint32_t centralize);
-
-/**
- * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
- */
-uint32_t gradstep_backend_available(uint32_t backend);
-
-/**
- * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
- */
-uint32_t gradstep_backend_selected(void);
-
-/**
- * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
- */
-const char *gradstep_backend_name(uint32_t backend);
-
-/**
- * One momentum step over one tensor of `len` values (the fused kernel): weight decay
- * `weight_decay` (coupled, `F(wd·L)`), centralization over `rows` rows (0: none), unscaling by
- * `loss_scale`, then `m ← m·μ + g; w ← w − m·lr` (Nesterov: `w ← w − (g·lr + m·μ·lr)`).
- *
- * # Safety
- * `params`, `grads` and `state` must each be valid for `len` floats (NULL only when `len` is 0),
- * and no other thread may use them during the call.
- */
-gradstep_status gradstep_kernel_momentum(float *params,
-                                         const float *grads,
-                                         float *state,
-                                         size_t len,
-                                         size_t rows,
-                                         float lr,
-                                         double momentum,
-                                         uint32_t nesterov,
-                                         double weight_decay,
-                                         double loss_scale,
-                                         uint32_t backend);
-
-/**
- * One `nn.SGD` step over one tensor of `len` values; `first_step` marks the optimizer's first
- * step (the momentum buffer then takes the gradient undamped).
- *
- * # Safety
- * As `gradstep_kernel_momentum`.
- */
-gradstep_status gradstep_kernel_sgd(float *params,
-                                    const float *grads,
-                                    float *state,
-                                    size_t len,
-                                    size_t rows,
-                                    float lr,
-                                    double momentum,
-                                    double dampening,
-                                    uint32_t nesterov,
-                                    uint32_t first_step,
-                                    double weight_decay,
-                                    double loss_scale,
-                                    uint32_t backend);
-
-/**
- * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
- */
-gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
-
-/**
- * MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
- */
-gradstep_sgd_settings gradstep_sgd_settings_default(void);
-
-/**
- * Initializes `*opt` as MindSpore's `nn.Momentum` over `n_tensors` tensors (back to back in the
- * buffers, in this order) in `n_groups` groups. Checks everything; on error `*opt` and the
- * groups are unchanged.
- *
- * # Safety
- * `opt` must be valid for writing one `gradstep_optimizer`; `tensors` for reading `n_tensors`
- * tensors and `groups` for reading and writing `n_groups` groups (NULL only for 0), both for as
- * long as the optimizer is used; `settings` for reading one settings struct; the tables and
- * schedules the groups name as long as the optimizer is used.
- */
-gradstep_status gradstep_momentum_init(gradstep_optimizer *opt,
-                                       const gradstep_tensor *tensors,
-                                       size_t n_tensors,
-                                       gradstep_group *groups,
-                                       size_t n_groups,
-                                       const gradstep_momentum_settings *settings);
-
-/**
- * Initializes `*opt` as MindSpore's `nn.SGD`, like `gradstep_momentum_init`.
- *
- * # Safety
- * As `gradstep_momentum_init`.
- */
-gradstep_status gradstep_sgd_init(gradstep_optimizer *opt,
-                                  const gradstep_tensor *tensors,
-                                  size_t n_tensors,
-                                  gradstep_group *groups,
-                                  size_t n_groups,
-                                  const gradstep_sgd_settings *settings);
 
 /**
  * One step over the whole layout: `params` and `grads` hold `len` floats (all the tensors),
@@ -614,6 +494,126 @@ gradstep_status gradstep_optimizer_restore(gradstep_optimizer *opt,
                                            size_t len,
                                            float *state,
                                            size_t state_len);
+
+/**
+ * A group with a static learning rate `lr`.
+ */
+gradstep_group gradstep_group_static(double lr, double weight_decay, uint32_t centralize);
+
+/**
+ * A group whose learning rate at step `k` is `table[k]` (`hold_last`: keep the last value past
+ * the end instead of an error).
+ */
+gradstep_group gradstep_group_table(const float *table,
+                                    size_t table_len,
+                                    uint32_t hold_last,
+                                    double weight_decay,
+                                    uint32_t centralize);
+
+/**
+ * A group whose learning rate comes from `schedule`.
+ */
+gradstep_group gradstep_group_schedule(const gradstep_schedule *schedule,
+                                       double weight_decay,
+                                       uint32_t centralize);
+
+/**
+ * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
+ */
+gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
+
+/**
+ * MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
+ */
+gradstep_sgd_settings gradstep_sgd_settings_default(void);
+
+/**
+ * Initializes `*opt` as MindSpore's `nn.Momentum` over `n_tensors` tensors (back to back in the
+ * buffers, in this order) in `n_groups` groups. Checks everything; on error `*opt` and the
+ * groups are unchanged.
+ *
+ * # Safety
+ * `opt` must be valid for writing one `gradstep_optimizer`; `tensors` for reading `n_tensors`
+ * tensors and `groups` for reading and writing `n_groups` groups (NULL only for 0), both for as
+ * long as the optimizer is used; `settings` for reading one settings struct; the tables and
+ * schedules the groups name as long as the optimizer is used.
+ */
+gradstep_status gradstep_momentum_init(gradstep_optimizer *opt,
+                                       const gradstep_tensor *tensors,
+                                       size_t n_tensors,
+                                       gradstep_group *groups,
+                                       size_t n_groups,
+                                       const gradstep_momentum_settings *settings);
+
+/**
+ * Initializes `*opt` as MindSpore's `nn.SGD`, like `gradstep_momentum_init`.
+ *
+ * # Safety
+ * As `gradstep_momentum_init`.
+ */
+gradstep_status gradstep_sgd_init(gradstep_optimizer *opt,
+                                  const gradstep_tensor *tensors,
+                                  size_t n_tensors,
+                                  gradstep_group *groups,
+                                  size_t n_groups,
+                                  const gradstep_sgd_settings *settings);
+
+/**
+ * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
+ */
+uint32_t gradstep_backend_available(uint32_t backend);
+
+/**
+ * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
+ */
+uint32_t gradstep_backend_selected(void);
+
+/**
+ * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
+ */
+const char *gradstep_backend_name(uint32_t backend);
+
+/**
+ * One momentum step over one tensor of `len` values (the fused kernel): weight decay
+ * `weight_decay` (coupled, `F(wd·L)`), centralization over `rows` rows (0: none), unscaling by
+ * `loss_scale`, then `m ← m·μ + g; w ← w − m·lr` (Nesterov: `w ← w − (g·lr + m·μ·lr)`).
+ *
+ * # Safety
+ * `params`, `grads` and `state` must each be valid for `len` floats (NULL only when `len` is 0),
+ * and no other thread may use them during the call.
+ */
+gradstep_status gradstep_kernel_momentum(float *params,
+                                         const float *grads,
+                                         float *state,
+                                         size_t len,
+                                         size_t rows,
+                                         float lr,
+                                         double momentum,
+                                         uint32_t nesterov,
+                                         double weight_decay,
+                                         double loss_scale,
+                                         uint32_t backend);
+
+/**
+ * One `nn.SGD` step over one tensor of `len` values; `first_step` marks the optimizer's first
+ * step (the momentum buffer then takes the gradient undamped).
+ *
+ * # Safety
+ * As `gradstep_kernel_momentum`.
+ */
+gradstep_status gradstep_kernel_sgd(float *params,
+                                    const float *grads,
+                                    float *state,
+                                    size_t len,
+                                    size_t rows,
+                                    float lr,
+                                    double momentum,
+                                    double dampening,
+                                    uint32_t nesterov,
+                                    uint32_t first_step,
+                                    double weight_decay,
+                                    double loss_scale,
+                                    uint32_t backend);
 
 /**
  * MindSpore's `ExponentialDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.

@@ -1,6 +1,9 @@
 //! The optimizers over parameter groups: layout and group validation, all-or-nothing steps,
-//! learning-rate access, save and restore, and sharded steps — each against the whole step,
+//! learning-rate access, save and restore, and steps in parts — each against the whole step,
 //! bit for bit.
+//!
+//! One file over 600 lines: these tests share one model and its fixtures (`TENSORS`, `groups`,
+//! `grads`), and splitting them would copy those.
 
 mod common;
 

@@ -35,3 +35,40 @@ fn the_quickstart_learns_the_digits() {
     assert!(last.lrs[0] < 0.01);
     assert_eq!([last.lrs[1], last.lrs[2], last.lrs[3]], [1e-4, 1e-3, 0.05]);
 }
+
+/// The README shows what the quickstart prints: every line of its output block but the last
+/// (the machine's kernel backend and the time) is compared with a run here, on every target the
+/// suite runs on. `GRADSTEP_BLESS=1 cargo test --test quickstart` rewrites the block.
+#[test]
+fn the_readme_shows_what_the_quickstart_prints() {
+    let mut lines = vec![];
+    model::run(|l| lines.push(l)).expect("training runs");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let open = "```text\ngradstep quickstart:";
+    let start = readme
+        .find(open)
+        .expect("the README shows the quickstart's output")
+        + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let shown: Vec<&str> = readme[start..end].lines().collect();
+    let (machine, shown) = shown.split_last().unwrap();
+    assert!(
+        machine.starts_with("kernel backend "),
+        "the block ends with the machine's line: {machine}"
+    );
+    if std::env::var_os("GRADSTEP_BLESS").is_some() {
+        let block = format!("{}\n{machine}\n", lines.join("\n"));
+        std::fs::write(
+            path,
+            format!("{}{block}{}", &readme[..start], &readme[end..]),
+        )
+        .unwrap();
+        return;
+    }
+    assert_eq!(
+        shown,
+        lines.iter().map(String::as_str).collect::<Vec<_>>(),
+        "README.md's quickstart output is stale: GRADSTEP_BLESS=1 cargo test --test quickstart"
+    );
+}

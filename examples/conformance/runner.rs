@@ -3,6 +3,9 @@
 //! `construct`'s; this module runs the cases and reports, section by section.
 //!
 //! A case it cannot run is counted as skipped, with the reason, never as passed.
+//!
+//! One file over 600 lines: `tests/conformance.rs` includes it with `#[path]`, and one section per
+//! part of the golden format keeps each check beside its reporting.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -105,7 +105,7 @@ impl Rng {
     /// A standard normal draw (Box–Muller).
     fn normal(&mut self) -> f32 {
         let (u, v) = (self.uniform().max(1e-7), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * core::f32::consts::PI * v).cos()
+        (-2.0 * libm::logf(u)).sqrt() * libm::cosf(2.0 * core::f32::consts::PI * v)
     }
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
@@ -163,7 +163,7 @@ fn forward(params: &[f32], x: &[f32; INPUTS]) -> Forward {
     let mut logits = [0.0; CLASSES];
     affine(&params[WC..BC], &params[BC..PARAMS], &a2, &mut logits);
     let top = logits.iter().copied().fold(f32::MIN, f32::max);
-    let e = logits.map(|l| (l - top).exp());
+    let e = logits.map(|l| libm::expf(l - top));
     let total: f32 = e.iter().sum();
     Forward {
         xhat,
@@ -179,7 +179,7 @@ fn forward(params: &[f32], x: &[f32; INPUTS]) -> Forward {
 /// Adds one sample's gradient of the mean loss (`scale` = 1/batch) into `grads`; returns its loss.
 fn backward(params: &[f32], s: &Sample, scale: f32, grads: &mut [f32]) -> f32 {
     let f = forward(params, &s.x);
-    let loss = -f.p[s.label].max(1e-12).ln();
+    let loss = -libm::logf(f.p[s.label].max(1e-12));
     let mut dlogits = f.p.map(|p| p * scale);
     dlogits[s.label] -= scale;
     let mut da2 = [0.0; HIDDEN];
@@ -225,7 +225,7 @@ pub fn evaluate(params: &[f32], samples: &[Sample]) -> (f32, f32) {
     let mut correct = 0;
     for s in samples {
         let p = forward(params, &s.x).p;
-        loss -= p[s.label].max(1e-12).ln();
+        loss -= libm::logf(p[s.label].max(1e-12));
         let guess = (0..CLASSES)
             .max_by(|&a, &b| p[a].total_cmp(&p[b]))
             .unwrap_or(0);
@@ -255,6 +255,57 @@ pub struct Report {
     pub epochs: Vec<Epoch>,
     pub train: usize,
     pub test: usize,
+}
+
+/// The run as the quickstart prints it, line by line: every line is the same on every machine and
+/// target (gradstep's bits are, and the model's `exp`, `log` and `cos` come from `libm`), which
+/// `tests/quickstart.rs` checks against the README.
+pub fn run(mut line: impl FnMut(String)) -> Result<Report, Box<dyn std::error::Error>> {
+    line(format!(
+        "gradstep quickstart: digits 8×8, {INPUTS}-{HIDDEN}-LayerNorm-{HIDDEN}-{CLASSES}, Momentum 0.9 in {} groups",
+        GROUP_NAMES.len()
+    ));
+    let names: Vec<String> = GROUP_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{i} {n}"))
+        .collect();
+    line(format!("groups: {}", names.join(", ")));
+    line(format!(
+        "{:>5}  {:>10}  {:>9}  {:>9} {:>9} {:>9} {:>9}",
+        "epoch", "train loss", "held-out", "lr[0]", "lr[1]", "lr[2]", "lr[3]"
+    ));
+    let report = train(|_, _| {}, |_| {})?;
+    line(format!(
+        "{:>5}  {:>10.4}  {:>8.1}%",
+        0,
+        report.initial_loss,
+        100.0 * report.initial_accuracy
+    ));
+    for e in &report.epochs {
+        line(format!(
+            "{:>5}  {:>10.4}  {:>8.1}%  {:>9.5} {:>9.5} {:>9.5} {:>9.5}",
+            e.epoch,
+            e.train_loss,
+            100.0 * e.test_accuracy,
+            e.lrs[0],
+            e.lrs[1],
+            e.lrs[2],
+            e.lrs[3]
+        ));
+    }
+    let last = report.epochs.last().ok_or("no epoch")?;
+    line(format!(
+        "{} training and {} held-out images; loss {:.4} -> {:.4} ({:.2}% of the start), held-out accuracy {:.1}% -> {:.1}%",
+        report.train,
+        report.test,
+        report.initial_loss,
+        last.train_loss,
+        100.0 * last.train_loss / report.initial_loss,
+        100.0 * report.initial_accuracy,
+        100.0 * last.test_accuracy,
+    ));
+    Ok(report)
 }
 
 /// Trains on 80% of the digits and reports on the held-out 20%; `start` sees the initial loss and

@@ -16,10 +16,12 @@
 //!   change from its own values;
 //! * nothing allocates, nothing panics: a panic cannot reach C.
 //!
-//! One module per concept: [`status`](self) codes, pointer checks, kernels, `dynamic_lr` tables,
-//! schedules, groups, the optimizer.
+//! One module per concept: status codes, pointer checks, kernels, `dynamic_lr` tables, schedules,
+//! groups, the optimizer's storage, its init, and the calls on it.
 
+mod calls;
 mod groups;
+mod init;
 mod kernels;
 mod optimizer;
 mod ptr;
@@ -27,7 +29,9 @@ mod schedules;
 mod status;
 mod tables;
 
+pub use calls::*;
 pub use groups::*;
+pub use init::*;
 pub use kernels::*;
 pub use optimizer::*;
 pub use schedules::*;
