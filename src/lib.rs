@@ -49,6 +49,8 @@ pub mod error;
 #[cfg(feature = "capi")]
 #[allow(unsafe_code)]
 pub mod ffi;
+#[allow(unsafe_code)]
+pub mod fma;
 pub mod group;
 pub mod hyper;
 pub mod kernel;
@@ -67,8 +69,8 @@ pub use kernel::Backend;
 pub use layout::Tensor;
 pub use lr::{Lr, LrSchedule, PastEnd, Schedule, Table};
 pub use optim::{
-    Momentum, MomentumRule, MomentumSettings, Optimizer, Part, Rule, Sgd, SgdRule, SgdSettings,
-    StepToken,
+    Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeightDecay, Momentum,
+    MomentumRule, MomentumSettings, Optimizer, Part, Rule, Sgd, SgdRule, SgdSettings, StepToken,
 };
 
 /// The README's code samples, compiled and run as doc tests.

@@ -8,7 +8,10 @@ use super::ptr::{Regions, check, slice, slice_mut};
 use super::status::{Status, status};
 use crate::error::Error;
 use crate::layout::Tensor;
-use crate::optim::{Core, MomentumRule, MomentumSettings, RuleImpl, SgdRule, SgdSettings};
+use crate::optim::{
+    AdamRule, AdamSettings, AdamWRule, AdamWSettings, Core, MomentumRule, MomentumSettings,
+    RuleImpl, SgdRule, SgdSettings,
+};
 
 /// The settings of a Momentum optimizer (`gradstep_momentum_settings_default` fills them).
 #[repr(C)]
@@ -44,6 +47,47 @@ pub struct CSgdSettings {
     pub backend: u32,
 }
 
+/// The settings of an Adam optimizer (`gradstep_adam_settings_default` fills them).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CAdamSettings {
+    /// `β1`: strictly between 0 and 1.
+    pub beta1: f64,
+    /// `β2`: strictly between 0 and 1.
+    pub beta2: f64,
+    /// `eps`: finite, > 0.
+    pub eps: f64,
+    /// The loss scale: finite, > 0.
+    pub loss_scale: f64,
+    /// Nesterov: 0 or 1.
+    pub nesterov: u32,
+    /// AMSGrad (a third state buffer; not with Nesterov): 0 or 1.
+    pub amsgrad: u32,
+    /// MindSpore's kernel threads `K` (≥ 1), which decide the formula of each element of a tensor
+    /// of more than 1000 values.
+    pub threads: u32,
+    /// As in the Momentum settings.
+    pub check_finite: u32,
+    /// A `GRADSTEP_BACKEND_*`.
+    pub backend: u32,
+}
+
+/// The settings of an AdamWeightDecay optimizer (`gradstep_adamw_settings_default` fills them).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CAdamWSettings {
+    /// `β1`: strictly between 0 and 1.
+    pub beta1: f64,
+    /// `β2`: strictly between 0 and 1.
+    pub beta2: f64,
+    /// `eps`: finite, > 0.
+    pub eps: f64,
+    /// As in the Momentum settings.
+    pub check_finite: u32,
+    /// A `GRADSTEP_BACKEND_*`.
+    pub backend: u32,
+}
+
 /// `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
 #[unsafe(no_mangle)]
 pub extern "C" fn gradstep_momentum_settings_default(momentum: f64) -> CMomentumSettings {
@@ -64,6 +108,37 @@ pub extern "C" fn gradstep_sgd_settings_default() -> CSgdSettings {
         dampening: 0.0,
         loss_scale: 1.0,
         nesterov: 0,
+        check_finite: 0,
+        backend: super::kernels::GRADSTEP_BACKEND_AUTO,
+    }
+}
+
+/// MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-8, loss scale 1, no Nesterov, no
+/// AMSGrad, `K` = 1; no gradient check, the widest backend.
+#[unsafe(no_mangle)]
+pub extern "C" fn gradstep_adam_settings_default() -> CAdamSettings {
+    let d = AdamSettings::new();
+    CAdamSettings {
+        beta1: d.beta1,
+        beta2: d.beta2,
+        eps: d.eps,
+        loss_scale: d.loss_scale,
+        nesterov: 0,
+        amsgrad: 0,
+        threads: d.threads,
+        check_finite: 0,
+        backend: super::kernels::GRADSTEP_BACKEND_AUTO,
+    }
+}
+
+/// MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-6; no gradient check, the widest backend.
+#[unsafe(no_mangle)]
+pub extern "C" fn gradstep_adamw_settings_default() -> CAdamWSettings {
+    let d = AdamWSettings::new();
+    CAdamWSettings {
+        beta1: d.beta1,
+        beta2: d.beta2,
+        eps: d.eps,
         check_finite: 0,
         backend: super::kernels::GRADSTEP_BACKEND_AUTO,
     }
@@ -181,6 +256,60 @@ pub unsafe extern "C" fn gradstep_sgd_init(
                 .with_nesterov(s.nesterov != 0)
                 .with_loss_scale(s.loss_scale);
             Ok((SgdRule::new(&rust)?, s.check_finite != 0, s.backend))
+        })
+    })
+}
+
+/// Initializes `*opt` as MindSpore's `nn.Adam`, like `gradstep_momentum_init`. The state holds
+/// `m`, `v` and, with AMSGrad, `v̂`, one after the other (`gradstep_optimizer_state_len`).
+///
+/// # Safety
+/// As `gradstep_momentum_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_adam_init(
+    opt: *mut COptimizer,
+    tensors: *const Tensor,
+    n_tensors: usize,
+    groups: *mut CGroup,
+    n_groups: usize,
+    settings: *const CAdamSettings,
+) -> Status {
+    // SAFETY: the caller's contract, passed on.
+    status(|| unsafe {
+        init(opt, tensors, n_tensors, groups, n_groups, settings, |s| {
+            let rust = AdamSettings::new()
+                .with_betas(s.beta1, s.beta2)
+                .with_eps(s.eps)
+                .with_loss_scale(s.loss_scale)
+                .with_nesterov(s.nesterov != 0)
+                .with_amsgrad(s.amsgrad != 0)
+                .with_threads(s.threads);
+            Ok((AdamRule::new(&rust)?, s.check_finite != 0, s.backend))
+        })
+    })
+}
+
+/// Initializes `*opt` as MindSpore's `nn.AdamWeightDecay`, like `gradstep_momentum_init`: a
+/// group's weight decay is decoupled. The state holds `m`, then `v`.
+///
+/// # Safety
+/// As `gradstep_momentum_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_adamw_init(
+    opt: *mut COptimizer,
+    tensors: *const Tensor,
+    n_tensors: usize,
+    groups: *mut CGroup,
+    n_groups: usize,
+    settings: *const CAdamWSettings,
+) -> Status {
+    // SAFETY: the caller's contract, passed on.
+    status(|| unsafe {
+        init(opt, tensors, n_tensors, groups, n_groups, settings, |s| {
+            let rust = AdamWSettings::new()
+                .with_betas(s.beta1, s.beta2)
+                .with_eps(s.eps);
+            Ok((AdamWRule::new(&rust)?, s.check_finite != 0, s.backend))
         })
     })
 }
