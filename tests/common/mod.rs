@@ -2,7 +2,9 @@
 //! `golden` crate.
 #![allow(dead_code)]
 
+pub mod parts;
 pub mod strategy;
+pub mod verdict;
 
 /// Equal bits, or both NaN.
 pub fn same(a: f32, b: f32) -> bool {
