@@ -187,10 +187,25 @@ typedef enum {
    * The tensors no longer add up to the length the optimizer was initialized with.
    */
   GRADSTEP_STATUS_LAYOUT_CHANGED = 34,
+  /**
+   * A hyper-parameter is outside its open interval (Adam's betas: strictly between 0 and 1).
+   */
+  GRADSTEP_STATUS_OUT_OF_RANGE = 35,
+  /**
+   * Adam's AMSGrad does not take Nesterov.
+   */
+  GRADSTEP_STATUS_AMSGRAD_WITH_NESTEROV = 36,
 } gradstep_status;
 
 /**
- * An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: opaque plain
+ * The gradient preparation of one call: `F(wd·L)` (unused when off) and `F(1/L)` (unused when
+ * the loss scale is 1). Shared by every rule's kernel.
+ */
+typedef struct Prep Prep;
+
+/**
+ * An optimizer, initialized by `gradstep_momentum_init`, `gradstep_sgd_init`,
+ * `gradstep_adam_init` or `gradstep_adamw_init`: opaque plain
  * data the caller keeps (on the stack, in a static) and never writes; it may be copied. The
  * tensor and group arrays it was given must outlive it.
  */
@@ -319,6 +334,75 @@ typedef struct {
 } gradstep_sgd_settings;
 
 /**
+ * The settings of an Adam optimizer (`gradstep_adam_settings_default` fills them).
+ */
+typedef struct {
+  /**
+   * `β1`: strictly between 0 and 1.
+   */
+  double beta1;
+  /**
+   * `β2`: strictly between 0 and 1.
+   */
+  double beta2;
+  /**
+   * `eps`: finite, > 0.
+   */
+  double eps;
+  /**
+   * The loss scale: finite, > 0.
+   */
+  double loss_scale;
+  /**
+   * Nesterov: 0 or 1.
+   */
+  uint32_t nesterov;
+  /**
+   * AMSGrad (a third state buffer; not with Nesterov): 0 or 1.
+   */
+  uint32_t amsgrad;
+  /**
+   * MindSpore's kernel threads `K` (≥ 1), which decide the formula of each element of a tensor
+   * of more than 1000 values.
+   */
+  uint32_t threads;
+  /**
+   * As in the Momentum settings.
+   */
+  uint32_t check_finite;
+  /**
+   * A `GRADSTEP_BACKEND_*`.
+   */
+  uint32_t backend;
+} gradstep_adam_settings;
+
+/**
+ * The settings of an AdamWeightDecay optimizer (`gradstep_adamw_settings_default` fills them).
+ */
+typedef struct {
+  /**
+   * `β1`: strictly between 0 and 1.
+   */
+  double beta1;
+  /**
+   * `β2`: strictly between 0 and 1.
+   */
+  double beta2;
+  /**
+   * `eps`: finite, > 0.
+   */
+  double eps;
+  /**
+   * As in the Momentum settings.
+   */
+  uint32_t check_finite;
+  /**
+   * A `GRADSTEP_BACKEND_*`.
+   */
+  uint32_t backend;
+} gradstep_adamw_settings;
+
+/**
  * One tensor of the layout: its length, its leading dimension, and its group.
  *
  * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
@@ -340,6 +424,8 @@ typedef struct {
    */
   size_t group;
 } gradstep_tensor;
+
+
 
 
 
@@ -528,6 +614,17 @@ gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
 gradstep_sgd_settings gradstep_sgd_settings_default(void);
 
 /**
+ * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-8, loss scale 1, no Nesterov, no
+ * AMSGrad, `K` = 1; no gradient check, the widest backend.
+ */
+gradstep_adam_settings gradstep_adam_settings_default(void);
+
+/**
+ * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-6; no gradient check, the widest backend.
+ */
+gradstep_adamw_settings gradstep_adamw_settings_default(void);
+
+/**
  * Initializes `*opt` as MindSpore's `nn.Momentum` over `n_tensors` tensors (back to back in the
  * buffers, in this order) in `n_groups` groups. Checks everything; on error `*opt` and the
  * groups are unchanged.
@@ -557,6 +654,34 @@ gradstep_status gradstep_sgd_init(gradstep_optimizer *opt,
                                   gradstep_group *groups,
                                   size_t n_groups,
                                   const gradstep_sgd_settings *settings);
+
+/**
+ * Initializes `*opt` as MindSpore's `nn.Adam`, like `gradstep_momentum_init`. The state holds
+ * `m`, `v` and, with AMSGrad, `v̂`, one after the other (`gradstep_optimizer_state_len`).
+ *
+ * # Safety
+ * As `gradstep_momentum_init`.
+ */
+gradstep_status gradstep_adam_init(gradstep_optimizer *opt,
+                                   const gradstep_tensor *tensors,
+                                   size_t n_tensors,
+                                   gradstep_group *groups,
+                                   size_t n_groups,
+                                   const gradstep_adam_settings *settings);
+
+/**
+ * Initializes `*opt` as MindSpore's `nn.AdamWeightDecay`, like `gradstep_momentum_init`: a
+ * group's weight decay is decoupled. The state holds `m`, then `v`.
+ *
+ * # Safety
+ * As `gradstep_momentum_init`.
+ */
+gradstep_status gradstep_adamw_init(gradstep_optimizer *opt,
+                                    const gradstep_tensor *tensors,
+                                    size_t n_tensors,
+                                    gradstep_group *groups,
+                                    size_t n_groups,
+                                    const gradstep_adamw_settings *settings);
 
 /**
  * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
@@ -614,6 +739,48 @@ gradstep_status gradstep_kernel_sgd(float *params,
                                     double weight_decay,
                                     double loss_scale,
                                     uint32_t backend);
+
+/**
+ * One `nn.Adam` step over one tensor of `len` values, with the settings' betas, `eps`, flags,
+ * loss scale and `K` (not its backend: `backend` is used), the group's `lr` and `weight_decay`
+ * (coupled), and the beta powers this step uses (`β^(k+1)`, each in `[0, 1)`). `state` holds
+ * `m`, `v` and, with AMSGrad, `v̂`, each `len` values, one after the other.
+ *
+ * # Safety
+ * `params` and `grads` must each be valid for `len` floats, `state` for 2·`len` (3·`len` with
+ * AMSGrad; NULL only when that is 0), `settings` for reading one settings struct; no other
+ * thread may use them during the call.
+ */
+gradstep_status gradstep_kernel_adam(float *params,
+                                     const float *grads,
+                                     float *state,
+                                     size_t len,
+                                     size_t rows,
+                                     float lr,
+                                     double weight_decay,
+                                     float beta1_power,
+                                     float beta2_power,
+                                     const gradstep_adam_settings *settings,
+                                     uint32_t backend);
+
+/**
+ * One `nn.AdamWeightDecay` step over one tensor of `len` values, with the settings' betas and
+ * `eps` (not its backend: `backend` is used), the group's `lr` and `weight_decay` (decoupled).
+ * `state` holds `m`, then `v`, each `len` values; `rows` centralizes the gradient first (0:
+ * none).
+ *
+ * # Safety
+ * As `gradstep_kernel_adam`, with 2·`len` state values.
+ */
+gradstep_status gradstep_kernel_adamw(float *params,
+                                      const float *grads,
+                                      float *state,
+                                      size_t len,
+                                      size_t rows,
+                                      float lr,
+                                      double weight_decay,
+                                      const gradstep_adamw_settings *settings,
+                                      uint32_t backend);
 
 /**
  * MindSpore's `ExponentialDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.

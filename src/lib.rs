@@ -45,6 +45,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod double;
 pub mod error;
 #[cfg(feature = "capi")]
 #[allow(unsafe_code)]
@@ -60,6 +61,7 @@ pub mod math;
 pub mod optim;
 pub mod reference;
 mod softf64;
+pub mod sqrt;
 mod state;
 mod validate;
 

@@ -222,27 +222,57 @@ fn software_fma_f64_is_the_hardwares() {
     let (n, mut bad) = (samples(), 0u64);
     for i in 0..n {
         let (r, s, t) = (rng.next(), rng.next(), rng.next());
-        let (a, b, c) = match i % 4 {
+        // a value with a random significand and sign and the biased exponent `field`
+        let with_field =
+            |x: u64, field: u64| f64::from_bits((x & 0x800f_ffff_ffff_ffff) | field << 52);
+        let (a, b, c) = match i % 7 {
+            // an exact tie (a product of 54 bits, odd) and a c far below it that decides it: a
+            // software fma that drops c's bits rounds these to even, wrongly
+            6 => {
+                let a = ((r & ((1 << 27) - 1)) | 1 << 27 | 1) as f64; // odd, 28 bits
+                let b = ((s & ((1 << 26) - 1)) | 1 << 26 | 1) as f64; // odd, 27 bits
+                let p = a * b; // rounded when it has 55 bits: then not a tie, still a case
+                let scale = 2f64.powi((t >> 56) as i32 - 128);
+                let c = with_field(t, 1023 - 60 - (t >> 48 & 127)) * scale;
+                (a * scale, b, c * if p > 0.0 { 1.0 } else { -1.0 })
+            }
             // any bits
             0 => (f64::from_bits(r), f64::from_bits(s), f64::from_bits(t)),
             // ordinary magnitudes, all exponents near 0: rounding decided far down
-            1 => {
-                let near =
-                    |x: u64| f64::from_bits((x & 0x800f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-                (near(r), near(s), near(t))
-            }
-            // cancellation: c ≈ −a·b
+            1 => (
+                with_field(r, 1023),
+                with_field(s, 1023),
+                with_field(t, 1023),
+            ),
+            // cancellation: c ≈ −a·b, a few ulps off
             2 => {
-                let a = f64::from_bits((r & 0x3fff_ffff_ffff_ffff) | 0x2000_0000_0000_0000);
-                let b = f64::from_bits((s & 0x3fff_ffff_ffff_ffff) | 0x2000_0000_0000_0000);
-                (a, b, f64::from_bits((-(a * b)).to_bits() ^ (t & 3)))
+                let a = with_field(r, 1023 + (t >> 60));
+                let b = with_field(s, 1023 - (t >> 56 & 15));
+                (a, b, f64::from_bits((-(a * b)).to_bits() ^ (t & 7)))
             }
-            // subnormal results
-            _ => {
-                let a = f64::from_bits((r & 0x800f_ffff_ffff_ffff) | 0x1000_0000_0000_0000);
-                let b = f64::from_bits((s & 0x800f_ffff_ffff_ffff) | 0x0e00_0000_0000_0000);
-                (a, b, f64::from_bits(t & 0x800f_ffff_ffff_ffff))
+            // every alignment of c against the product: c = ±a·b·2^k, k in −127..=127
+            3 => {
+                let (a, b) = (with_field(r, 1023), with_field(s, 1023 + 20));
+                let k = (t >> 40 & 255) as i32 - 127;
+                let c = a * b * 2f64.powi(k);
+                (
+                    a,
+                    b,
+                    f64::from_bits(c.to_bits() ^ (t & 0x8000_0000_0000_00ff)),
+                )
             }
+            // products and results among the subnormals
+            4 => (
+                with_field(r, 1023 - 500),
+                with_field(s, 1023 - 530 - (t >> 58)),
+                with_field(t, t >> 61),
+            ),
+            // products near the overflow
+            _ => (
+                with_field(r, 1023 + 600),
+                with_field(s, 1023 + 420 + (t >> 58)),
+                with_field(t, 2046 - (t >> 61)),
+            ),
         };
         let want = hardware_f64(a, b, c);
         if !same64(soft::fused_f64(a, b, c), want) || !same64(fma::fused_f64(a, b, c), want) {

@@ -14,6 +14,7 @@ pub mod soft;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use crate::double::D;
 use crate::kernel::lanes::Lanes;
 
 /// `a·b + c` rounded once to `f32`: the instruction where this build has it, exact software
@@ -104,8 +105,8 @@ fn vfma_f32(a: f32, b: f32, c: f32) -> f32 {
 /// `u = D(m) ÷d (sqrt_d(D(v)) +d D(eps)) +d D(w ⊗ decay)` (`docs/SEMANTICS-ADAM.md` §5).
 #[inline]
 pub(crate) fn adamw_params(w: f32, m: f32, v: f32, decay: f32, eps: f32, lr: f32) -> f32 {
-    let u = m as f64 / (libm::sqrt(v as f64) + eps as f64) + (w * decay) as f64;
-    fused_f64(-u, lr as f64, w as f64) as f32
+    let u = D::of(m) / (D::sqrt_of(v) + D::of(eps)) + D::of(w * decay);
+    D(fused_f64((-u).0, D::of(lr).0, D::of(w).0)).to_f32()
 }
 
 /// A lane type's fused operations, each rounded as MindSpore rounds it.

@@ -169,7 +169,7 @@ impl AdamStep {
 
     /// `lr_t = (lr ⊗ sqrtf(1 ⊖ β2^(k+1))) ⊘ (1 ⊖ β1^(k+1))`, in `f32` as MindSpore forms it.
     pub fn lr_t(&self) -> f32 {
-        (self.lr * libm::sqrtf(1.0 - self.beta2_power)) / (1.0 - self.beta1_power)
+        (self.lr * crate::sqrt::sqrt_f32(1.0 - self.beta2_power)) / (1.0 - self.beta1_power)
     }
 
     /// The betas and `eps`.

@@ -10,6 +10,7 @@
 
 use super::fused::{Prep, PrepLanes, Variant, aligned_head, prepare, row_mean};
 use super::lanes::Lanes;
+use crate::double::D;
 use crate::fma::Fused;
 use crate::hyper::{AdamStep, AdamWStep};
 use crate::reference::{Rows, chunk_len};
@@ -106,7 +107,7 @@ fn tail<V: Variant>(v: V, k: &Splat<f32>, w: f32, g: f32, m: f32, vv: f32) -> (f
     } else {
         k.lr_t * m
     };
-    let w = (w as f64 - num as f64 / (libm::sqrt(vv as f64) + k.eps as f64)) as f32;
+    let w = (D::of(w) - D::of(num) / (D::sqrt_of(vv) + D::of(k.eps))).to_f32();
     (w, m, vv)
 }
 

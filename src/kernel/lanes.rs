@@ -52,7 +52,7 @@ impl Lanes<1> for f32 {
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
-        libm::sqrtf(self)
+        crate::sqrt::sqrt_f32(self)
     }
     #[inline(always)]
     fn neg(self) -> Self {

@@ -20,9 +20,11 @@
 use core::num::{NonZeroU32, NonZeroUsize};
 
 use super::{check_tensor, prepare, row_mean};
+use crate::double::D;
 use crate::error::{Buffer, Error};
-use crate::fma::{fused_f32, fused_f64};
+use crate::fma::{adamw_params, fused_f32};
 use crate::hyper::{AdamStep, AdamWStep, GradPrep};
+use crate::sqrt::sqrt_f32;
 
 /// The length of the chunks MindSpore's `AdamFp32` launch cuts a tensor of `n` elements into with
 /// `K` threads (§3): `T = ⌈n / 1000⌉` chunks when `n < 1000·K`, else `K`; each `⌈n / T⌉` long,
@@ -58,9 +60,9 @@ pub fn adam_update(w: f32, m: f32, v: f32, g: f32, step: &AdamStep, body: bool) 
         (true, false) => fused_f32(m, b.beta1(), c1 * g) * lr_t,
     };
     let w = if body {
-        w - num / (libm::sqrtf(v) + b.eps())
+        w - num / (sqrt_f32(v) + b.eps())
     } else {
-        (w as f64 - num as f64 / (libm::sqrt(v as f64) + b.eps() as f64)) as f32
+        (D::of(w) - D::of(num) / (D::sqrt_of(v) + D::of(b.eps()))).to_f32()
     };
     (w, m, v)
 }
@@ -72,7 +74,7 @@ pub fn amsgrad_update(w: f32, m: f32, v: f32, vhat: f32, g: f32, step: &AdamStep
     let m = m + (g - m) * b.c1();
     let v = v + ((g * g) - v) * b.c2();
     let vhat = if vhat < v { v } else { vhat };
-    let w = w - (step.lr_t() * m) / (libm::sqrtf(vhat) + b.eps());
+    let w = w - (step.lr_t() * m) / (sqrt_f32(vhat) + b.eps());
     [w, m, v, vhat]
 }
 
@@ -82,8 +84,8 @@ pub fn adamw_update(w: f32, m: f32, v: f32, g: f32, step: &AdamWStep) -> (f32, f
     let b = step.betas();
     let m = fused_f32(g - m, b.c1(), m);
     let v = fused_f32(fused_f32(g, g, -v), b.c2(), v);
-    let u = m as f64 / (libm::sqrt(v as f64) + b.eps() as f64) + (w * step.decay()) as f64;
-    let w = fused_f64(-u, step.lr() as f64, w as f64) as f32;
+    // u = D(m) ÷d (sqrt_d(D(v)) +d D(eps)) +d D(w ⊗ decay); w ← F(fma_d(−u, D(lr), D(w)))
+    let w = adamw_params(w, m, v, step.decay(), b.eps(), step.lr());
     (w, m, v)
 }
 
