@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for N seconds (default 30), one after the other, each on its committed
 # seeds (seeds/<target>/) and its working corpus (corpus/<target>/, not committed); prints the
-# executions of each run (libFuzzer's final stats) and exits non-zero if any target crashed
-# (the input is then in artifacts/<target>/, and the log in target/fuzz-logs/<target>.log).
+# executions of each run (libFuzzer's final stats) and the machine's load average, and exits
+# non-zero if any target crashed (the input is then in artifacts/<target>/, and the log in
+# target/fuzz-logs/<target>.log). The targets are built one at a time.
 #
 #   fuzz/run.sh [seconds] [target...]
 #
@@ -43,13 +44,14 @@ for t in "${targets[@]}"; do
     done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
     execs=$(grep -E '^stat::number_of_executed_units:' "$log" | tail -n 1 | awk '{print $2}')
     rate=$(grep -E '^stat::average_exec_per_sec:' "$log" | tail -n 1 | awk '{print $2}')
+    load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
     if [ "$status" -eq 0 ]; then
         echo "${done_line:-"(no DONE line)"}"
-        summary+=("$(printf '%-20s ok     %10s execs  %7s exec/s' "$t" "${execs:-?}" "${rate:-?}")")
+        summary+=("$(printf '%-20s ok     %10s execs  %7s exec/s  load %s' "$t" "${execs:-?}" "${rate:-?}" "$load")")
     else
         failed+=("$t")
         grep -E 'panicked at|^SUMMARY|ERROR: AddressSanitizer|Test unit written|^[a-z].*: .*(failed|changed|differ)' "$log" | head -n 8
-        summary+=("$(printf '%-20s FAILED %10s execs  %7s exec/s  (exit %s, log %s)' "$t" "${execs:-?}" "${rate:-?}" "$status" "fuzz/$log")")
+        summary+=("$(printf '%-20s FAILED %10s execs  %7s exec/s  load %s  (exit %s, log %s)' "$t" "${execs:-?}" "${rate:-?}" "$load" "$status" "fuzz/$log")")
     fi
 done
 

@@ -234,7 +234,8 @@ typedef struct {
 /**
  * One parameter group, filled by the caller (or by `gradstep_group_static`,
  * `gradstep_group_table`, `gradstep_group_schedule`). Init reads `lr` and `weight_decay` once;
- * every step reads `lr_kind`, the table or schedule, and `centralize` again. `_private` is
+ * every step reads `lr_kind`, the table or schedule, and `centralize` again (a group that was
+ * not static at init cannot become static: it has no learning rate). `_private` is
  * gradstep's: it keeps there what a step needs between calls without an allocation. The table
  * and schedule must outlive the optimizer, and a group array belongs to one optimizer.
  */

@@ -247,10 +247,12 @@ fn failed_calls_change_nothing() {
         assert_eq!(offset, 7);
 
         // a bad `written` pointer leaves `out` alone
-        let mut saved = [0xaau8; 64];
-        let odd_usize = (saved.as_mut_ptr()).add(1) as *mut usize;
+        // 8-aligned storage, so that one byte in is misaligned for a usize on any placement
+        let mut saved_words = [0xaaaa_aaaa_aaaa_aaaau64; 8];
+        let saved_ptr = saved_words.as_mut_ptr() as *mut u8;
+        let odd_usize = saved_ptr.add(1) as *mut usize;
         assert_eq!(
-            gradstep_optimizer_save(&opt, mp, 4, saved.as_mut_ptr(), saved.len(), null_mut()),
+            gradstep_optimizer_save(&opt, mp, 4, saved_ptr, 64, null_mut()),
             Status::NullPointer
         );
         let mut other = [0xaau8; 64];
@@ -258,6 +260,7 @@ fn failed_calls_change_nothing() {
             gradstep_optimizer_save(&opt, mp, 4, other.as_mut_ptr(), other.len(), odd_usize),
             Status::Misaligned
         );
+        let saved = std::slice::from_raw_parts(saved_ptr, 64);
         assert!(saved.iter().chain(&other).all(|&b| b == 0xaa));
 
         // and a good step still works, from step 0
@@ -585,5 +588,90 @@ fn overlaps_are_refused() {
         );
         assert_eq!(buf, [0.1; 8]);
         ok(gradstep_optimizer_step(&mut opt, wp, gp, 4, mp, 4));
+    }
+}
+
+/// Empty buffers may be NULL in every call, shards included (found by `fuzz/fuzz_targets/capi.rs`:
+/// `fuzz/seeds/capi/found-shard-null-empty-buffers`).
+#[test]
+fn empty_shards_take_null_buffers() {
+    let tensors = [Tensor::vector(0, 0)];
+    let mut groups = [gradstep_group_static(0.1, 0.0, 0)];
+    let settings = gradstep_momentum_settings_default(0.9);
+    let mut opt = blank();
+    // SAFETY: live arrays; NULL only for empty buffers.
+    unsafe {
+        ok(gradstep_momentum_init(
+            &mut opt,
+            tensors.as_ptr(),
+            1,
+            groups.as_mut_ptr(),
+            1,
+            &settings,
+        ));
+        ok(gradstep_optimizer_step(
+            &mut opt,
+            null_mut(),
+            null(),
+            0,
+            null_mut(),
+            0,
+        ));
+        let mut token = 0;
+        ok(gradstep_optimizer_begin_step(&mut opt, &mut token));
+        ok(gradstep_optimizer_step_shard(
+            &opt,
+            token,
+            0,
+            1,
+            null_mut(),
+            null(),
+            0,
+            null_mut(),
+            0,
+        ));
+        ok(gradstep_optimizer_end_step(&mut opt, token));
+    }
+}
+
+/// A group that was not static at init has no static learning rate: switching its kind to
+/// static is refused, and nothing is written.
+#[test]
+fn a_group_cannot_become_static_after_init() {
+    let mut groups = [
+        gradstep_group_static(0.1, 0.0, 0),
+        gradstep_group_table(TABLE.as_ptr(), 4, 1, 0.0, 0),
+    ];
+    let settings = gradstep_momentum_settings_default(0.9);
+    let mut opt = blank();
+    let (mut w, g, mut m) = ([0.5f32; 8], [0.25f32; 8], [0.0f32; 8]);
+    // SAFETY: live arrays of the lengths given, outliving the optimizer.
+    unsafe {
+        let gp = groups.as_mut_ptr();
+        ok(gradstep_momentum_init(
+            &mut opt,
+            TENSORS.as_ptr(),
+            2,
+            gp,
+            2,
+            &settings,
+        ));
+        // the caller edits its array, as C does, through the pointer the optimizer keeps
+        (*gp.add(1)).lr_kind = GRADSTEP_LR_STATIC;
+        (*gp.add(1)).lr = 0.5;
+        let before = (w, m);
+        let step =
+            gradstep_optimizer_step(&mut opt, w.as_mut_ptr(), g.as_ptr(), 8, m.as_mut_ptr(), 8);
+        assert_eq!(step, Status::NotStatic);
+        assert_eq!((w, m), before);
+        (*gp.add(1)).lr_kind = GRADSTEP_LR_TABLE; // back to a table: the step runs
+        ok(gradstep_optimizer_step(
+            &mut opt,
+            w.as_mut_ptr(),
+            g.as_ptr(),
+            8,
+            m.as_mut_ptr(),
+            8,
+        ));
     }
 }

@@ -1,18 +1,24 @@
-//! Every available kernel path gives the bits of the scalar reference (NaN by NaN-ness), or the
-//! same error with the buffers untouched; an unavailable path is rejected without writing.
+//! Every available kernel backend gives the bits of the scalar reference (NaN by NaN-ness), or
+//! the same error with the buffers untouched; an unavailable backend is rejected without writing.
 //!
 //! Input: op and hyper-parameters (through the public constructors), a shape (length, optional
-//! row count for centralization, sometimes inconsistent buffer lengths), each buffer's offset in
-//! its allocation, then the values of params, grads and state.
+//! row count for centralization — 0 is none —, sometimes inconsistent buffer lengths), each
+//! buffer's offset in its allocation, then the values of params, grads and state.
+//!
+//! Also: the constants `F(wd·L)` and `F(1/L)` of `GradPrep::new` (computed on integers in
+//! gradstep, for FPU-less targets) equal the FPU's `f64` formulas, and the constructors accept
+//! exactly what their documented rules accept.
 #![no_main]
 
 mod common;
 
+use std::num::NonZeroUsize;
+
 use common::{Reader, assert_bits, assert_same, at_offset, trace};
-use gradstep::Error;
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
-use gradstep::kernel::{self, Path};
+use gradstep::kernel;
 use gradstep::reference;
+use gradstep::{Backend, Error};
 use libfuzzer_sys::fuzz_target;
 
 /// `GradPrep::new`'s contract with the FPU's `f64` arithmetic: `wd` finite and ≥ 0, `L` finite and
@@ -50,7 +56,7 @@ impl Step {
         w: &mut [f32],
         g: &[f32],
         s: &mut [f32],
-        c: Option<usize>,
+        c: Option<NonZeroUsize>,
     ) -> Result<(), Error> {
         match self {
             Step::Momentum(st) => reference::momentum(w, g, s, c, st),
@@ -60,15 +66,15 @@ impl Step {
 
     fn on(
         &self,
-        path: Path,
+        backend: Backend,
         w: &mut [f32],
         g: &[f32],
         s: &mut [f32],
-        c: Option<usize>,
+        c: Option<NonZeroUsize>,
     ) -> Result<(), Error> {
         match self {
-            Step::Momentum(st) => kernel::momentum_on(path, w, g, s, c, st),
-            Step::Sgd(st) => kernel::sgd_on(path, w, g, s, c, st),
+            Step::Momentum(st) => kernel::momentum_on(backend, w, g, s, c, st),
+            Step::Sgd(st) => kernel::sgd_on(backend, w, g, s, c, st),
         }
     }
 
@@ -77,7 +83,7 @@ impl Step {
         w: &mut [f32],
         g: &[f32],
         s: &mut [f32],
-        c: Option<usize>,
+        c: Option<NonZeroUsize>,
     ) -> Result<(), Error> {
         match self {
             Step::Momentum(st) => kernel::momentum(w, g, s, c, st),
@@ -177,17 +183,17 @@ fuzz_target!(|data: &[u8]| {
     };
 
     // The shape: a plain tensor of 0..=255 values, or rows × cols with centralization, sometimes
-    // with a row count of 0 or one that does not divide the length.
+    // with a row count of 0 (no centralization) or one that does not divide the length.
     let shape = r.u8();
     let (len, centralize) = match shape % 4 {
         0 | 1 => (r.u8() as usize, None),
         2 => {
             let (rows, cols) = (1 + r.u8() as usize % 8, r.u8() as usize % 40);
-            (rows * cols, Some(rows))
+            (rows * cols, NonZeroUsize::new(rows))
         }
         _ => {
             let len = r.u8() as usize;
-            (len, Some(r.u8() as usize % 12))
+            (len, NonZeroUsize::new(r.u8() as usize % 12))
         }
     };
     // Inconsistent lengths now and then: grads or state one longer or shorter.
@@ -226,15 +232,15 @@ fuzz_target!(|data: &[u8]| {
         assert_bits("reference state after error", &want_s, &state);
     }
 
-    let run = |name: &str, path: Option<Path>, expected: Result<(), Error>| {
+    let run = |name: &str, backend: Option<Backend>, expected: Result<(), Error>| {
         let (mut w, g, mut s) = (
             at_offset(&params, ow),
             at_offset(&grads, og),
             at_offset(&state, os),
         );
         let (w1, g1, s1) = (&mut w[ow..], &g[og..], &mut s[os..]);
-        let got = match path {
-            Some(p) => step.on(p, w1, g1, s1, centralize),
+        let got = match backend {
+            Some(b) => step.on(b, w1, g1, s1, centralize),
             None => step.selected(w1, g1, s1, centralize),
         };
         assert_eq!(
@@ -255,14 +261,23 @@ fuzz_target!(|data: &[u8]| {
         );
     };
 
-    for path in Path::ALL {
-        if path.is_available() {
-            run(path.name(), Some(path), want);
+    for backend in Backend::ALL {
+        assert_eq!(
+            backend.check(),
+            if backend.is_available() {
+                Ok(backend)
+            } else {
+                Err(Error::BackendUnavailable)
+            }
+        );
+        if backend.is_available() {
+            run(backend.name(), Some(backend), want);
         } else {
-            // a bad call is reported as such before the path is considered
-            let expected = want.and(Err(Error::PathUnavailable));
-            run(path.name(), Some(path), expected);
+            // a bad call is reported as such before the backend is considered
+            let expected = want.and(Err(Error::BackendUnavailable));
+            run(backend.name(), Some(backend), expected);
         }
     }
+    assert!(Backend::selected().is_available());
     run("selected", None, want);
 });

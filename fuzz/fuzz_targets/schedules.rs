@@ -8,7 +8,8 @@
 //! Properties: construction errors or succeeds; `Lr::Schedule(&s).at(k)` is `Ok(finite ≥ 0)` or
 //! `Err` (the learning-rate error), the same bits when asked twice; compositions follow their
 //! documented definitions bit for bit; a filled table holds only finite values ≥ 0, equal to
-//! `DynamicLr::value(i)` rounded, and a failed fill writes nothing.
+//! `DynamicLr::value(i)` rounded, and is a valid `Lr::Table` (entry `k` at step `k`; past its end
+//! `PastTableEnd`, or its last value with `PastEnd::HoldLast`); a failed fill writes nothing.
 #![no_main]
 
 mod common;
@@ -17,9 +18,11 @@ use common::{Reader, assert_bits, same, trace};
 use gradstep::lr::dynamic::{self, DynamicLr};
 use gradstep::lr::schedule::{
     CosineDecayLr, ExponentialDecayLr, InverseDecayLr, NaturalExpDecayLr, PolynomialDecayLr,
-    Schedule, WarmUpLr,
+    WarmupLr,
 };
-use gradstep::lr::{CosineWarmRestarts, Lr, LrSchedule, Sequence, WarmupThen};
+use gradstep::lr::{
+    CosineWarmRestarts, Lr, LrSchedule, PastEnd, Schedule, Sequence, Table, WarmupThen,
+};
 use gradstep::{Error, Param};
 use libfuzzer_sys::fuzz_target;
 
@@ -45,7 +48,7 @@ fn schedule(r: &mut Reader) -> Option<Schedule> {
             r.bool(),
         )
         .map(Schedule::PolynomialDecay),
-        5 => WarmUpLr::new(r.f64_param(), r.count()).map(Schedule::WarmUp),
+        5 => WarmupLr::new(r.f64_param(), r.count()).map(Schedule::Warmup),
         _ => CosineWarmRestarts::new(r.f64_param(), r.f64_param(), r.count(), r.count())
             .map(Schedule::CosineWarmRestarts),
     };
@@ -125,6 +128,7 @@ fn check_fill<T: DynamicLr>(
         255 => len = len.saturating_sub(1),
         _ => {}
     }
+    let probe = r.u16() as usize;
     let sentinel = vec![f32::from_bits(0x7fc0_dead); len];
     let mut out = sentinel.clone();
     let got = fill(&mut out);
@@ -142,6 +146,29 @@ fn check_fill<T: DynamicLr>(
             for (i, &v) in out.iter().enumerate() {
                 assert!(v.is_finite() && v >= 0.0, "table[{i}] = {v:e}");
                 assert_same_lr(&format!("table[{i}]"), v, t.value(i) as f32);
+            }
+            // a filled table is a learning-rate table: step k gives entry k; past its end an
+            // error, or its last value
+            let n = out.len();
+            match (Lr::table(&out), n) {
+                (Err(e), 0) => assert_eq!(e, Error::EmptyTable),
+                (Err(e), _) => panic!("Lr::table refused a filled table: {e:?}"),
+                (Ok(lr), _) => {
+                    let i = probe % n;
+                    assert_eq!(lr.at(i as u32).map(f32::to_bits), Ok(out[i].to_bits()));
+                    assert_eq!(
+                        lr.at(n as u32),
+                        Err(Error::PastTableEnd {
+                            step: n as u32,
+                            len: n
+                        })
+                    );
+                    let hold = Table::new(&out, PastEnd::HoldLast).expect("a filled table");
+                    assert_eq!(
+                        Lr::Table(hold).at(u32::MAX).map(f32::to_bits),
+                        Ok(out[n - 1].to_bits())
+                    );
+                }
             }
         }
         Err(e) => {
@@ -182,7 +209,7 @@ fn fillers(r: &mut Reader) {
                 _ => n,
             };
             let lrs: Vec<f64> = (0..n_lr).map(|_| r.f64_param()).collect();
-            let table = dynamic::PiecewiseConstant::new(&milestones, &lrs);
+            let table = dynamic::PiecewiseConstantTable::new(&milestones, &lrs);
             let len = dynamic::piecewise_constant_len(&milestones, &lrs);
             assert_eq!(len.is_ok(), table.is_ok());
             let total = len.map_or(0, |l| l.min(u32::MAX as usize) as u32);
@@ -206,19 +233,19 @@ fn fillers(r: &mut Reader) {
             match kind {
                 0 => check_fill(
                     r,
-                    dynamic::ExponentialDecay::new(lr, rate, total, per, decay, stair),
+                    dynamic::ExponentialDecayTable::new(lr, rate, total, per, decay, stair),
                     |o| dynamic::exponential_decay_lr(lr, rate, total, per, decay, stair, o),
                     total,
                 ),
                 1 => check_fill(
                     r,
-                    dynamic::NaturalExpDecay::new(lr, rate, total, per, decay, stair),
+                    dynamic::NaturalExpDecayTable::new(lr, rate, total, per, decay, stair),
                     |o| dynamic::natural_exp_decay_lr(lr, rate, total, per, decay, stair, o),
                     total,
                 ),
                 _ => check_fill(
                     r,
-                    dynamic::InverseDecay::new(lr, rate, total, per, decay, stair),
+                    dynamic::InverseDecayTable::new(lr, rate, total, per, decay, stair),
                     |o| dynamic::inverse_decay_lr(lr, rate, total, per, decay, stair, o),
                     total,
                 ),
@@ -234,7 +261,7 @@ fn fillers(r: &mut Reader) {
             );
             check_fill(
                 r,
-                dynamic::CosineDecay::new(min, max, total, per, decay),
+                dynamic::CosineDecayTable::new(min, max, total, per, decay),
                 |o| dynamic::cosine_decay_lr(min, max, total, per, decay, o),
                 total,
             );
@@ -251,7 +278,7 @@ fn fillers(r: &mut Reader) {
             );
             check_fill(
                 r,
-                dynamic::PolynomialDecay::new(lr, end, total, per, decay, power, update),
+                dynamic::PolynomialDecayTable::new(lr, end, total, per, decay, power, update),
                 |o| dynamic::polynomial_decay_lr(lr, end, total, per, decay, power, update, o),
                 total,
             );
@@ -260,7 +287,7 @@ fn fillers(r: &mut Reader) {
             let (lr, total, per, warmup) = (r.f64_param(), total_step(r), r.count(), r.count());
             check_fill(
                 r,
-                dynamic::Warmup::new(lr, total, per, warmup),
+                dynamic::WarmupTable::new(lr, total, per, warmup),
                 |o| dynamic::warmup_lr(lr, total, per, warmup, o),
                 total,
             );

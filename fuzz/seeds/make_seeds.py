@@ -4,9 +4,10 @@
 The encoders below mirror `Reader` in fuzz_targets/common/mod.rs (little-endian integers, tag
 bytes choosing typical values); the field order of each input is the order in which its target
 reads it. Run from anywhere: `python3 fuzz/seeds/make_seeds.py`. The found-* inputs beside the
-seeds are not written here: they are inputs the fuzzer found (minimized with `cargo fuzz tmin`)
-that made gradstep fail before it was fixed, kept as regression inputs; each name says what
-went wrong.
+seeds are inputs on which the fuzzer found bugs (since fixed), kept as regression inputs; each
+name says what went wrong. Those of kernel_equivalence and layout_validation are the fuzzer's own
+(minimized with `cargo fuzz tmin`; their input format has not changed since); those of capi are
+re-encoded below (CAPI_FOUND) in the current format, the same scenario each.
 """
 
 import os
@@ -141,11 +142,13 @@ KERNEL = {
 
 # ----- layout_validation -----------------------------------------------------------------------
 # n_groups, each group (kind, lr f64, lr f32, table, hold_last, schedule, weight decay, centralize),
-# n_tensors, each tensor (group byte, kind, sizes), path, momentum, nesterov, loss scale,
-# check_finite, dampening, constructor, then raw flag, params, state, grads, operations.
+# n_tensors, each tensor (group byte, kind, sizes), backend, momentum, nesterov, loss scale,
+# check_finite, dampening, constructor (0 Momentum over an array of groups, 1 SGD over an array,
+# 2 Momentum over a slice, 3 SGD over a slice), then raw flag, params, state, grads, operations.
 
 def group(kind, lr64=0.1, lr32=0.1, table=(), hold_last=0, source=None, wd=0.0, centralize=0):
-    """kind: 0 Lr::fixed(lr64), 1 Lr::Static(lr32), 2 Lr::table, 3 Table with PastEnd, 4 schedule."""
+    """kind: 0 Lr::new_static(lr64), 1 Lr::Static(lr32), 2 Lr::table, 3 Table with PastEnd,
+    4 schedule."""
     src = source if source is not None else u8(4) + f32p(0.1) * 4
     return (u8(kind) + f64p(lr64) + f32p(lr32) + u8(len(table)) + b"".join(f32p(v) for v in table)
             + flag(hold_last) + src + f64p(wd) + flag(centralize))
@@ -165,25 +168,33 @@ def mat(rows, cols):
     return u8(0) + u8(4) + u8(rows) + u8(cols)
 
 
-def settings(path=0, mom=0.9, nest=0, scale=1.0, check=0, damp=0.0):
-    return u8(path) + f64p(mom) + flag(nest) + f64p(scale) + flag(check) + f64p(damp)
+def settings(backend=0, mom=0.9, nest=0, scale=1.0, check=0, damp=0.0):
+    """backend: an index into Backend::ALL (0 scalar, 1 wide, 2 avx2, 3 avx512)."""
+    return u8(backend) + f64p(mom) + flag(nest) + f64p(scale) + flag(check) + f64p(damp)
+
+
+def cuts(*splits, rotate=0, reverse=0):
+    """How the twin cuts a step into parts: each split is (which part, where in it), then a
+    rotation of the parts and whether to reverse them."""
+    return u8(len(splits)) + b"".join(u8(i) + u8(at) for i, at in splits) + u8(rotate) + flag(reverse)
 
 
 def step_ops(n):
-    return b"".join(u8(0) + u8(0) + flag(0) for _ in range(n))  # whole steps, one shard each
+    return b"".join(u8(0) + cuts() for _ in range(n))  # whole steps, one part each
 
 
 LAYOUT = {
     # two groups (fixed lr with decay and centralization; a cosine schedule), Momentum over a
-    # GroupTable: three tensors (8 values of a 2x4 matrix, 4, 4), steps, save/restore, lr queries
+    # an array of groups: three tensors (8 values of a 2x4 matrix, 4, 4), steps, save/restore, lr
+    # queries
     "momentum-two-groups": (
         u8(2) + group(0, lr64=0.1, wd=1e-4, centralize=1)
         + group(4, source=cosine_source(0.0, 0.1, 10))
         + u8(3) + mat(2, 4) + vector(4) + vector(4)
-        + settings(path=0, mom=0.9, scale=128.0) + u8(0)
+        + settings(backend=0, mom=0.9, scale=128.0) + u8(0)
         + flag(0) + moderate(ramp(16)) + moderate([0.0] * 16) + moderate(ramp(16, 0.5))
-        + u8(0) + u8(0) + flag(0)                      # a whole step (twin: one shard)
-        + u8(1) + u8(2) + u8(1) + u8(2) + flag(1)      # a step, twin in two shards, reversed
+        + u8(0) + cuts()                               # a whole step (twin: one part)
+        + u8(1) + cuts((0, 1), (1, 1), reverse=1)      # a step, twin in three parts, reversed
         + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.05)   # save, step, set_lr, restore
         + u8(8)                                        # the next learning rates
     ),
@@ -192,7 +203,7 @@ LAYOUT = {
     "sgd-table-past-end": (
         u8(2) + group(2, table=(0.1, 0.05)) + group(1, lr32=0.01, wd=0.5)
         + u8(2) + vector(5) + vector(3)
-        + settings(path=1, mom=0.9, damp=0.1) + u8(3)
+        + settings(backend=1, mom=0.9, damp=0.1) + u8(3)
         + flag(0) + moderate(ramp(8)) + moderate([0.0] * 8) + moderate(ramp(8, 2.0))
         + step_ops(2) + u8(0)                          # steps 0 and 1; step 2 fails
         + u8(4) + u8(1) + f64p(0.2)                    # set_lr of the static group
@@ -202,14 +213,15 @@ LAYOUT = {
     "errors": (
         u8(1) + group(0, lr64=0.1)
         + u8(2) + vector(6) + mat(3, 2)
-        + settings(path=2, mom=0.5, nest=1, check=1) + u8(2)
+        + settings(backend=2, mom=0.5, nest=1, check=1) + u8(2)
         + flag(0) + moderate(ramp(12)) + moderate(ramp(12, 0.1)) + moderate(ramp(12))
         + u8(3) + u8(1) + u8(0) + flag(1)              # grads one too long
         + u8(3) + u8(2) + u8(1) + flag(0)              # state two too short
-        + u8(7) + u8(0) + u8(1) + u8(0) + flag(1)      # a shard of tensor 0, then a stale token
+        + u8(7) + u8(0) + u8(1) + u8(0) + u8(1) + flag(1)  # a part of tensor 0, then a stale token
+        + u8(7) + u8(0) + u8(2) + u8(0) + u8(0) + u8(3) + flag(0)  # a cut outside the part
         + u8(6) + u8(1) + u16(30) + u8(0x40)           # restore with one byte damaged
         + u8(6) + u8(2) + u8(0) + u32(0xFFFFFFFF)      # restore with the step at u32::MAX
-        + u8(0) + u8(0) + flag(0)                      # ... so the next step overflows
+        + u8(0) + cuts()                               # ... so the next step overflows
     ),
     # layouts that must be refused: a tensor in no group, a group with no tensor, rows that do
     # not divide, a layout that overflows usize
@@ -253,8 +265,10 @@ POLY_UPDATE = sched(4, f64p(0.1), f64p(0.01), count(4), f64p(2.0), flag(1))
 WARMUP = sched(5, f64p(0.1), count(50))
 
 
-def fill(kind, *params):
-    return u8(5) + u8(kind) + b"".join(params)
+def fill(kind, *params, probe=1):
+    """A table filler; its last parameter is the length adjustment byte, then the entry looked up
+    in the filled table (`probe`)."""
+    return u8(5) + u8(kind) + b"".join(params) + u16(probe)
 
 
 SCHEDULES = {
@@ -283,13 +297,23 @@ SCHEDULES = {
 
 
 # ----- capi ------------------------------------------------------------------------------------
+# setup: tables, four schedules into the slots, 32 damaged bytes, tensors, groups, settings, the
+# optimizer pointer, the counts and pointers given to init; then operations (op byte % 21).
 
-AREA = 4096
+BUF_END = 8192
 
 
 def loc(kind, off=0):
-    """A pointer into the call buffers: 'null', 'any' (any alignment) or 'aligned'."""
-    return u8({"null": 0, "any": 1, "aligned": 2}[kind]) + u16(off)
+    """A pointer (`loc` in capi.rs): 'null', 'any' (any alignment), 'special' (an object: for an
+    optimizer call off % 5 picks the optimizer, the tensors, the groups, the tables, the schedules,
+    and off // 5 % 64 the byte in it; for a table filler, a table), 'aligned'."""
+    return u8({"null": 0, "any": 1, "special": 2, "aligned": 3}[kind]) + u16(off)
+
+
+def special(target, at=0):
+    """An optimizer call's pointer into an object: 'opt', 'tensors', 'groups', 'tables', 'scheds'."""
+    i = ["opt", "tensors", "groups", "tables", "scheds"].index(target)
+    return loc("special", i + 5 * at)
 
 
 def capi_schedule(kind, *params):
@@ -303,17 +327,21 @@ CAPI_SCHEDS = (
     + capi_schedule(0, f64p(0.1), f64p(0.9), count(0), cflag(0))              # refused: zero steps
 )
 
+OPT = {"null": 0, "misaligned": 1, "over-groups": 2, "over-tensors": 3, "over-settings": 4, "slot": 8}
 
-def capi_setup(tensors, groups, sgd=0, mom=0.9, nest=0, scale=1.0, check=0, path=0, damp=0.0,
-               opt=2, table=(0.1, 0.05, 0.02, 0.01)):
-    """tensors: encoded; groups: encoded list; opt: 0 NULL, 1 misaligned, 2 the box."""
+
+def capi_setup(tensors, groups, sgd=0, mom=0.9, nest=0, scale=1.0, check=0, backend=0, damp=0.0,
+               opt="slot", table=(0.1, 0.05, 0.02, 0.01), settings=2):
+    """tensors, groups: encoded; opt: where the optimizer struct is (OPT); settings: 0 NULL,
+    1 misaligned, 2 good."""
     out = u8(len(table)) + b"".join(f32p(v) for v in table)
     out += CAPI_SCHEDS
     out += bytes(range(32))                                                    # a damaged schedule
     out += u8(len(tensors)) + b"".join(tensors)
     out += u8(len(groups)) + b"".join(groups)
-    out += flag(sgd) + f64p(mom) + cflag(nest) + f64p(scale) + cflag(check) + u8(path) + f64p(damp)
-    out += u8(opt) + u8(1) + u8(1) + u8(1) + u8(1) + u8(1)  # all tensors and groups, settings given
+    out += flag(sgd) + f64p(mom) + cflag(nest) + f64p(scale) + cflag(check) + u8(backend) + f64p(damp)
+    # the optimizer; all tensors (not NULL), all groups (not NULL); the settings
+    out += u8(OPT[opt]) + u8(1) + u8(1) + u8(1) + u8(1) + u8(settings)
     return out
 
 
@@ -323,6 +351,11 @@ def ctensor_vec(n, grp):
 
 def ctensor_mat(rows, cols, grp):
     return u8(grp) + u8(3) + u8(rows - 1) + u8(cols)
+
+
+def ctensor_huge(n, grp):
+    """A tensor of n values (no rows)."""
+    return u8(grp) + u8(1) + u64(n) + u8(0)
 
 
 def cgroup_static(lr, wd=0.0, centralize=0):
@@ -352,42 +385,112 @@ def canonical_len(n, adjust=0, base=0):
     return u8(1) + u16(n) + u8(adjust) + u8(base)
 
 
-def step_op(adjust=0, base=0):
-    return op(7, u8(3), u8(0), u8(0), canonical3(adjust, base))
+def step_op(adjust=0, base=0, state=0, token=3):
+    """A whole step over the canonical buffers (state: 0 the right length, 255 one more, 254 one
+    fewer); the token and range bytes are read but unused."""
+    return op(7, u8(token), u8(0), u8(0), canonical3(adjust, base), u8(state))
 
+
+def shard_op(first, end, token=3, base=0):
+    """A shard of tensors [first, end) over the canonical buffers (the range byte is end − first)."""
+    return op(10, u8(token), u8(first), u8(end - first), canonical3(base=base), u8(0))
+
+
+def with_opt(kind, sel, *fields):
+    """An optimizer call on another optimizer pointer: 0 NULL, 1 misaligned, 2 an all-zero one."""
+    return u8(kind | 0x80) + u8(sel) + b"".join(fields)
+
+
+def fill(at, vals, is_raw=False):
+    """Values into the call buffers from float index `at`."""
+    enc = raw(vals) if is_raw else moderate(vals)
+    return op(16, u16(at), flag(is_raw), u8(len(vals))) + enc
+
+
+def edit_tensor(i, field, *v):
+    """field: 0 len (then 0 +1, 1 −1, 2 + u8: that, 3 + u64: that), 1 rows (u8 % 5), 2 group,
+    3 swap lengths with tensor u8."""
+    return op(17, u8(i), u8(field), *v)
+
+
+def edit_group(i, field, *v):
+    """field: 0 lr_kind, 1 table (offset, where, [u16], length), 2 table_len, 3 schedule (where,
+    [u16]), 4 hold_last, 5 centralize, 6 lr, 7 weight_decay."""
+    return op(18, u8(i), u8(field), *v)
+
+
+def damage(word, bit, call):
+    """Flips one bit of the optimizer struct for one call (0 step, 1 global_step, 2 set_lr)."""
+    return op(20, u8(0), u8(word), u8(bit), u8(call))
+
+
+MOVE = op(20, u8(1), u8(0), u8(0), u8(0))
+
+
+def save_op(lw=3):
+    """save into the canonical place; lw: 0 NULL, 1 misaligned, 3 good `written`."""
+    return op(13, u8(1), u8(0), u8(0), u8(0), u8(0), u8(lw))
+
+
+def restore_op(at=1024, damage_at=None):
+    """restore the last saved bytes (copied to `at`), maybe with one byte damaged."""
+    d = u8(1) if damage_at is None else u8(0) + u16(damage_at) + u8(0x40)
+    return op(14, loc("aligned", at), u8(0), u8(1), d, u8(0))
+
+
+def query(sub, g=0, out=loc("aligned", 64), *more):
+    """0 lr(g), 1 set_lr(g, f64), 2 global_step, 3 len, 4 elements(g, end; out2), 5 saved_len,
+    6 state_len."""
+    return op(12, out, u8(g), u8(sub), *more)
+
+
+THREE = [ctensor_mat(2, 4, 0), ctensor_vec(5, 1), ctensor_mat(3, 2, 2)]
+THREE_GROUPS = [cgroup_static(0.1, wd=1e-4, centralize=1), cgroup_table(0, 7, hold_last=1),
+                cgroup_schedule(4)]
 
 CAPI = {
     # Momentum over a 2x4 matrix (centralized, static group with decay) and a vector (cosine
-    # schedule): steps, a step with a short buffer, lr, set_lr, save, restore, a sharded step
+    # schedule): steps, lr, set_lr, save, restore, a sharded step
     "momentum-optimizer": (
         capi_setup([ctensor_mat(2, 4, 0), ctensor_vec(5, 1)],
                    [cgroup_static(0.1, wd=1e-4, centralize=1), cgroup_schedule(4)], scale=128.0)
-        + step_op() + step_op(base=3)
-        + op(12, loc("aligned", 64), u8(1), u8(0))                        # lr(1)
-        + op(12, loc("aligned", 64), u8(0), u8(1), f64p(0.05))            # set_lr(0, 0.05)
-        + op(13, u8(1), u8(0), u8(0), u8(0), u8(0), u8(2))                # save
+        + fill(0, ramp(39, 0.5))
+        + step_op() + step_op()
+        + query(0, g=1)                                                   # lr(1)
+        + query(1, 0, loc("aligned", 64), f64p(0.05))                     # set_lr(0, 0.05)
+        + save_op()
         + step_op()
-        + op(14, loc("aligned", 1024), u8(0), u8(1), u8(1), u8(0))        # restore the save
+        + restore_op()
         + op(9, loc("aligned", 2048))                                     # begin_step
-        + op(10, u8(3), u8(0), u8(1), canonical3())                       # shard: tensor 0
-        + op(10, u8(3), u8(1), u8(2), canonical3(base=5))                 # shard: tensor 1
+        + shard_op(0, 1)                                                  # tensor 0
+        + shard_op(1, 2)                                                  # tensor 1
         + op(11, u8(3))                                                   # end_step
+        + query(6) + query(5) + query(3) + query(2)
     ),
     # SGD with a table group (holding its last value) and a static one, Nesterov; wrong tokens
     "sgd-optimizer": (
         capi_setup([ctensor_vec(3, 0), ctensor_vec(4, 1), ctensor_mat(2, 2, 1)],
                    [cgroup_table(0, 4, hold_last=1), cgroup_static(0.01, wd=0.5)],
-                   sgd=1, nest=1, path=1)
+                   sgd=1, nest=1, backend=1)
+        + fill(0, ramp(33, 0.25))
         + step_op() + step_op() + step_op() + step_op() + step_op()      # past the table's end
         + op(11, u8(3))                                                   # end_step: nothing begun
         + op(9, loc("aligned", 3000)) + op(11, u8(1))                     # end_step with step+1
         + op(11, u8(3))
-        + op(12, loc("aligned", 64), u8(0), u8(4), loc("aligned", 128), u8(2))   # elements
-        + op(12, loc("aligned", 64), u8(0), u8(5))                        # saved_len
+        + query(4, 0, loc("aligned", 64), loc("aligned", 128), u8(2))     # elements(0, 2)
+        + query(5)
     ),
-    # kernels: aligned, misaligned, NULL with a length, overlapping, every path id
+    # SGD's first step, momentum and dampening, then a save/restore round trip
+    "sgd-first-step": (
+        capi_setup([ctensor_vec(7, 0), ctensor_mat(2, 3, 0)], [cgroup_static(0.1, centralize=1)],
+                   sgd=1, mom=0.9, damp=0.1)
+        + fill(0, ramp(39, 1.0))
+        + step_op() + save_op() + step_op() + step_op() + restore_op(2000) + step_op()
+    ),
+    # kernels: aligned, misaligned, NULL with a length, overlapping, every backend id
     "kernels": (
-        capi_setup([], [], opt=0)
+        capi_setup([], [], opt="null")
+        + fill(0, ramp(120, 0.5))
         + op(0, canonical_len(40), u8(0), f32p(0.1), f64p(0.9), f64p(0.0), cflag(1), cflag(0),
              f64p(1e-4), f64p(128.0), u8(0))
         + op(1, canonical_len(100, base=7), u8(2), u8(3), f32p(0.1), f64p(0.9), f64p(0.1),
@@ -400,12 +503,12 @@ CAPI = {
              u8(0), f32p(0.1), f64p(0.9), f64p(0.0), cflag(0), cflag(0), f64p(0.0), f64p(1.0), u8(1))
         + op(15, u32(33), u32(2))
     ),
-    # the table fillers, the schedules and their learning rates
+    # the table fillers (one over a group's table), the schedules and their learning rates
     "tables-schedules": (
-        capi_setup([], [], opt=0)
+        capi_setup([], [], opt="null")
         + op(2, loc("aligned", 0), u8(2) + u16(20), u8(1), count(2), count(2), u8(0),
              f64p(0.1), f64p(0.9), cflag(1))
-        + op(3, loc("aligned", 0), u8(2) + u16(20), u8(1), count(2), count(2), u8(3),
+        + op(3, loc("special", 8), u8(2) + u16(20), u8(1), count(2), count(2), u8(3),
              f64p(0.0), f64p(0.1))
         + op(2, loc("aligned", 0), u8(2) + u16(21), u8(1), count(2), count(2), u8(7),
              u8(3), u8(3), u8(1), u8(5), u8(1), u8(7), u8(1), u8(1), f64p(0.1), f64p(0.05),
@@ -413,29 +516,141 @@ CAPI = {
         + op(2, loc("aligned", 0), u8(2) + u16(21), u8(1), count(2), count(2), u8(6),
              u8(3), u8(3), u8(1), u8(5), u8(1), u8(7), u8(1), u8(1), f64p(0.1), f64p(0.05),
              f64p(0.01), u8(1), u8(3), loc("aligned", 512))                # its length
-        + op(4, loc("aligned", 64), capi_schedule(4, f64p(0.1), f64p(0.01), count(4), f64p(2.0),
-                                                   cflag(1)), step(3), step(5), step(4000000017))
+        + op(4, u8(1), loc("aligned", 64), capi_schedule(4, f64p(0.1), f64p(0.01), count(4),
+                                                         f64p(2.0), cflag(1)),
+             step(3), step(5), step(4000000017))
+        + op(4, u8(4), capi_schedule(5, f64p(0.2), count(8)), step(3), step(5), step(9))  # slot 1
         + op(5, u8(4), loc("aligned", 128), step(5))
         + op(5, u8(1), loc("aligned", 128), step(5))                       # damaged schedule
         + op(6, u8(2), u8(1), u8(0), u8(1), step(10), u8(1), u8(1), loc("aligned", 128), step(12))
     ),
     # init refused: NULL optimizer, then calls on an uninitialized one
     "init-refused": (
-        capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], opt=0)
-        + step_op() + op(12, loc("aligned", 64), u8(0), u8(2)) + op(9, loc("aligned", 64))
+        capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], opt="null")
+        + step_op() + query(2) + op(9, loc("aligned", 64))
     ),
     "init-bad-group": (
         capi_setup([ctensor_vec(4, 0), ctensor_vec(4, 1)], [cgroup_static(0.1), cgroup_schedule(1)])
         + step_op()
     ),
+    # init with the optimizer over the groups, the tensors, the settings; misaligned settings
+    "init-overlaps": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], opt="over-groups"),
+    "init-over-tensors": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], opt="over-tensors"),
+    "init-over-settings": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)],
+                                     opt="over-settings"),
+    "init-misaligned-settings": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], settings=1),
+    # a layout too large for any buffer: init takes it, every call with buffers refuses them
+    "huge-layout-save": (
+        capi_setup([ctensor_huge(1 << 40, 0), ctensor_vec(3, 1)],
+                   [cgroup_static(0.1), cgroup_table(0, 4)])
+        + query(5) + query(6) + query(3) + save_op() + step_op()
+        + op(9, loc("aligned", 64)) + op(11, u8(3)) + query(0, g=1) + query(2)
+    ),
+    # calls on an optimizer init refused, with bad out-parameters
+    "uninitialized-bad-out": (
+        capi_setup([ctensor_vec(4, 0)], [cgroup_static(-1.0)])
+        + query(2, 0, loc("null")) + query(3, 0, loc("any", 3)) + save_op(lw=0)
+        + op(9, loc("null"))
+    ),
+    # the caller's memory edited between calls: a tensor grows (LayoutChanged) and shrinks back,
+    # lengths swapped, rows that do not divide, a group switched to a schedule, a table misaligned,
+    # a NaN in a table, centralization switched, a tensor moved to another group mid-step
+    "edits": (
+        capi_setup(THREE, THREE_GROUPS, mom=0.9)
+        + fill(0, ramp(60, 0.5)) + step_op()
+        + edit_tensor(1, 0, u8(0)) + step_op() + edit_tensor(1, 0, u8(1)) + step_op()
+        + edit_tensor(0, 3, u8(1)) + step_op() + edit_tensor(0, 3, u8(1))
+        + edit_tensor(2, 1, u8(4)) + step_op() + edit_tensor(2, 1, u8(3))
+        + edit_group(1, 0, u8(3)) + edit_group(1, 3, u8(6)) + step_op()
+        + edit_group(1, 0, u8(2)) + edit_group(1, 1, u8(1), u8(1), u8(3)) + step_op()
+        + edit_group(1, 1, u8(0), u8(7), u8(4)) + op(19, u8(2), f32p(float("nan")))
+        + step_op() + op(19, u8(2), f32p(0.05)) + step_op()
+        + edit_group(0, 5, cflag(0)) + step_op() + edit_group(0, 7, f64p(0.5)) + step_op()
+        + op(9, loc("aligned", 2048)) + edit_tensor(1, 2, u8(0)) + shard_op(0, 3) + op(11, u8(3))
+        + edit_group(2, 0, u8(1)) + step_op() + query(1, 2, loc("aligned", 64), f64p(0.2))
+        + step_op()
+    ),
+    # memory a call writes over the optimizer, the tensors, the groups, a table; a group's table
+    # over the params; out-parameters over the optimizer
+    "overlaps": (
+        capi_setup(THREE, THREE_GROUPS)
+        + op(7, u8(3), u8(0), u8(0), u8(0), special("opt"), loc("aligned", 400),
+             loc("aligned", 800), u8(3) + u16(10), u8(0))
+        + op(7, u8(3), u8(0), u8(0), u8(0), loc("aligned", 0), special("tensors"),
+             special("groups"), u8(3) + u16(10), u8(0))
+        + op(7, u8(3), u8(0), u8(0), u8(0), special("tables"), loc("aligned", 400),
+             loc("aligned", 800), u8(3) + u16(10), u8(0))
+        + query(2, 0, special("opt")) + query(0, 1, special("groups"))
+        + op(9, special("opt", 3))
+        + op(13, u8(0), loc("aligned", 0), special("opt"), u8(3) + u16(20), u8(3) + u16(64), u8(3))
+        + edit_group(1, 1, u8(0), u8(2), u16(0), u8(8)) + step_op()
+        + edit_group(1, 1, u8(0), u8(3), u8(8)) + step_op() + query(0, 1)
+        + edit_group(1, 1, u8(0), u8(7), u8(4))
+        + edit_group(2, 3, u8(5)) + step_op() + query(0, 2)
+        + edit_group(2, 3, u8(6)) + step_op()
+    ),
+    # a damaged optimizer struct (each call refuses it), then the struct moved to the other slot
+    "damaged-and-moved": (
+        capi_setup([ctensor_vec(6, 0)], [cgroup_static(0.1)], sgd=1, mom=0.5)
+        + fill(0, ramp(18, 0.5)) + step_op()
+        + damage(0, 3, 0) + damage(4, 0, 1) + damage(20, 31, 2) + damage(22, 5, 0)
+        + MOVE + step_op() + with_opt(7, 2, u8(3), u8(0), u8(0), canonical3(), u8(0))
+        + with_opt(12, 1, loc("aligned", 64), u8(0), u8(2))
+        + MOVE + step_op() + query(2)
+    ),
+}
+
+# Inputs on which fuzzing found bugs, re-encoded in the current input format (all fixed but where
+# the comment says "open").
+CAPI_FOUND = {
+    # open: step_shard refuses NULL buffers of length 0 (an empty layout) with NullPointer, where
+    # the C API's rule (NULL only with length 0) and gradstep_optimizer_step accept them
+    "shard-null-empty-buffers": (
+        capi_setup([ctensor_vec(0, 0)], [cgroup_static(0.1)])
+        + op(7, u8(3), u8(0), u8(0), u8(0), loc("null"), loc("null"), loc("null"), u8(0), u8(0))
+        + op(9, loc("aligned", 64))
+        + op(10, u8(3), u8(0), u8(1), u8(0), loc("null"), loc("null"), loc("null"), u8(0), u8(0))
+    ),
+    # begin_step with a NULL token pointer planned the step all the same
+    "begin-step-bad-token-pointer": (
+        capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)])
+        + op(9, loc("null")) + op(9, loc("any", 1)) + op(11, u8(3)) + shard_op(0, 1)
+    ),
+    # elements with a NULL len pointer wrote the offset
+    "elements-bad-len-pointer": (
+        capi_setup([ctensor_vec(4, 0), ctensor_vec(2, 0)], [cgroup_static(0.1)])
+        + query(4, 1, loc("aligned", 64), loc("null"), u8(2))
+        + query(4, 1, loc("aligned", 64), loc("any", 129), u8(2))
+    ),
+    # a step that failed after planning left the step planned
+    "failed-step-plans": (
+        capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], check=1)
+        + fill(4, [0x7FC00000, 0, 0, 0], is_raw=True)
+        + step_op() + op(11, u8(3)) + shard_op(0, 1) + step_op(state=254) + op(11, u8(3))
+    ),
+    # a weight decay of −0 was refused
+    "neg-zero-weight-decay": (
+        capi_setup([ctensor_vec(4, 0)], [f64p("-0") + cflag(0) + u8(0) + f64p(0.1)])
+        + fill(0, ramp(12)) + step_op()
+    ),
+    # save with a NULL or misaligned `written` wrote the saved bytes
+    "save-bad-written-pointer": (
+        capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)])
+        + save_op(lw=0) + save_op(lw=1)
+    ),
+    # saved_len overflowed for a layout larger than memory (now refused at init)
+    "saved-len-overflow": (
+        capi_setup([ctensor_huge(0xFFFFFFFFFFFFFFFF, 0)], [cgroup_static(0.1)])
+        + query(5) + query(6)
+    ),
 }
 
 
-def write(target, seeds):
+def write(target, seeds, prefix="seed-"):
     d = os.path.join(HERE, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():
-        with open(os.path.join(d, "seed-" + name), "wb") as f:
+        with open(os.path.join(d, prefix + name), "wb") as f:
             f.write(data)
 
 
@@ -444,3 +659,4 @@ if __name__ == "__main__":
     write("layout_validation", LAYOUT)
     write("schedules", SCHEDULES)
     write("capi", CAPI)
+    write("capi", CAPI_FOUND, prefix="found-")

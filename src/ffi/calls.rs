@@ -6,7 +6,7 @@ use core::ops::Range;
 
 use super::groups::CGroup;
 use super::optimizer::{COptimizer, Data, arrays, base, read, with_core};
-use super::ptr::{Regions, check, put, slice, slice_mut};
+use super::ptr::{Regions, check, check_buffer, put, slice, slice_mut};
 use super::status::{Status, status};
 use crate::layout;
 use crate::optim::{Part, StepToken};
@@ -118,9 +118,9 @@ pub unsafe extern "C" fn gradstep_optimizer_step_shard(
             if len != data.len || state_len != data.len * buffers {
                 return Err(Status::LengthMismatch);
             }
-            check(params, len)?;
-            check(grads, len)?;
-            check(state, state_len)?;
+            check_buffer(params, len)?;
+            check_buffer(grads, len)?;
+            check_buffer(state, state_len)?;
             let Range { start, end: stop } = layout::elements(tensors, first..end)?;
             let n = stop - start;
             let mut part = Part {

@@ -18,7 +18,8 @@ pub const GRADSTEP_LR_SCHEDULE: u32 = 3;
 
 /// One parameter group, filled by the caller (or by `gradstep_group_static`,
 /// `gradstep_group_table`, `gradstep_group_schedule`). Init reads `lr` and `weight_decay` once;
-/// every step reads `lr_kind`, the table or schedule, and `centralize` again. `_private` is
+/// every step reads `lr_kind`, the table or schedule, and `centralize` again (a group that was
+/// not static at init cannot become static: it has no learning rate). `_private` is
 /// gradstep's: it keeps there what a step needs between calls without an allocation. The table
 /// and schedule must outlive the optimizer, and a group array belongs to one optimizer.
 #[repr(C)]
@@ -69,6 +70,9 @@ impl CGroup {
     pub(crate) fn init(&mut self) -> Result<(), Status> {
         validate::non_negative(self.weight_decay, Param::WeightDecay)?;
         self.check_source()?;
+        // a group that is not static has no static learning rate: NaN, refused if the caller
+        // switches it to static later (`check_source`)
+        self._private[CURRENT_LR] = f32::NAN.to_bits();
         if self.lr_kind == GRADSTEP_LR_STATIC {
             let lr = validate::non_negative_f32(self.lr, Param::LearningRate)?;
             self._private[CURRENT_LR] = lr.to_bits();
@@ -82,9 +86,13 @@ impl CGroup {
     }
 
     /// Checks the fields a step reads, which the caller may have changed since init: a known
-    /// kind, and a table or schedule that can be read (its values are checked as they are used).
+    /// kind, a static one only if the group was static at init (init read its `lr`), and a table
+    /// or schedule that can be read (its values are checked as they are used).
     pub(crate) fn check_source(&self) -> Result<(), Status> {
         match self.lr_kind {
+            GRADSTEP_LR_STATIC if f32::from_bits(self._private[CURRENT_LR]).is_nan() => {
+                Err(Status::NotStatic)
+            }
             GRADSTEP_LR_STATIC => Ok(()),
             GRADSTEP_LR_TABLE if self.table_len == 0 => Err(Status::EmptyTable),
             GRADSTEP_LR_TABLE => check(self.table, self.table_len),

@@ -33,6 +33,12 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> Result<&'a mut
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
 }
 
+/// What [`slice`] asks of a buffer, without making a slice: any pointer when `len` is 0 (C's
+/// empty buffers may be NULL), else [`check`]'s.
+pub(crate) fn check_buffer<T>(ptr: *const T, len: usize) -> Result<(), Status> {
+    if len == 0 { Ok(()) } else { check(ptr, len) }
+}
+
 /// A pointer to `len` values of `T`: not NULL, aligned, and no larger than memory can be.
 pub(crate) fn check<T>(ptr: *const T, len: usize) -> Result<(), Status> {
     if ptr.is_null() {

@@ -657,6 +657,7 @@ static void edit(int which, gradstep_tensor *t, gradstep_group *g, float *table,
     case 10: memset(s, 0, sizeof *s); break;
     case 11: opt->_private[4] ^= 1u; break;
     case 12: memset(opt, 0, sizeof *opt); break;
+    case 13: g[1].lr_kind = GRADSTEP_LR_STATIC; break; /* a table at init: no static lr */
     default: break;
     }
 }
@@ -675,6 +676,7 @@ static const edit_case edits[] = {
     {"the schedule zeroed", GRADSTEP_STATUS_INVALID_ARGUMENT},
     {"a word of the optimizer", GRADSTEP_STATUS_INVALID_ARGUMENT},
     {"the optimizer zeroed", GRADSTEP_STATUS_UNINITIALIZED},
+    {"groups[1].lr_kind = STATIC (a table at init)", GRADSTEP_STATUS_NOT_STATIC},
 };
 
 static void test_edits_between_steps(void) {

@@ -1,0 +1,618 @@
+//! The calls on an optimizer: steps, begin / shard / end, the queries, save and restore.
+
+use super::*;
+
+/// A token: mostly the step in progress, sometimes a neighbour or anything.
+pub(crate) fn token_value(r: &mut Reader, step: u32) -> u32 {
+    match r.u8() % 8 {
+        0 => r.u32(),
+        1 => step.wrapping_add(1),
+        2 => step.wrapping_sub(1),
+        _ => step,
+    }
+}
+
+/// A whole step, or a shard of tensors `[first, end)` with a token, over whole buffers.
+pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool) -> Outcome {
+    let step_now = ctx.st.as_ref().map_or(0, |s| s.step);
+    let token = token_value(r, step_now);
+    let n_t = ctx.st.as_ref().map_or(0, |s| s.n_tensors);
+    // a range: mostly `first..first + d`, sometimes any two ends (high bit of the second byte)
+    let first = r.u8() as usize % (n_t + 2);
+    let end = match r.u8() as usize {
+        e @ 0x80.. => e % (n_t + 2),
+        d => first + d % (n_t + 2 - first),
+    };
+    let want_len = ctx.st.as_ref().map_or(0, |s| s.len);
+    let (lp, lg, ls, len) = three(r, Some(want_len), Scope::Opt, ctx.live);
+    let state_len = match r.u8() {
+        255 => len.saturating_add(1),
+        254 => len.saturating_sub(1),
+        _ => len.saturating_mul(ctx.buffers()),
+    }
+    .min(ls.room(4));
+    let w = &ctx.w;
+    let opt = ctx.opt_ptr(sel);
+    let snapshot = (
+        w.f32s(lp.off(), len),
+        w.f32s(lg.off(), len),
+        w.f32s(ls.off(), state_len),
+    );
+    // SAFETY: NULL or pointers into the world with room for the lengths given.
+    let s = unsafe {
+        if shard {
+            gradstep_optimizer_step_shard(
+                opt,
+                token,
+                first,
+                end,
+                w.ptr(lp),
+                w.ptr(lg),
+                len,
+                w.ptr(ls),
+                state_len,
+            )
+        } else {
+            gradstep_optimizer_step(opt, w.ptr(lp), w.ptr(lg), len, w.ptr(ls), state_len)
+        }
+    };
+    let mut out = Outcome::new(s);
+    out.written = vec![
+        (lp.off(), len.saturating_mul(4)),
+        (ls.off(), state_len.saturating_mul(4)),
+        (ctx.live, if shard { 0 } else { OPT_SIZE }),
+    ];
+    out.writes_groups = !shard;
+    if let Some(e) = ctx.bad_opt(sel) {
+        out.expected = Some(e);
+        return out;
+    }
+    let buffers = [
+        use_of(w, lp, len, 4, 4, true),
+        use_of(w, lg, len, 4, 4, false),
+        use_of(w, ls, state_len, 4, 4, true),
+    ];
+    let mut uses = ctx.base(!shard, !shard);
+    uses.extend(buffers);
+    let ptrs_ok = all_ok(&uses) && (shard || ctx.sources_ok(&uses));
+    if !ptrs_ok {
+        out.must_fail = true;
+        return out;
+    }
+    let st = ctx.st.as_mut().unwrap();
+    let (mut wv, gv, mut sv) = snapshot;
+    if shard {
+        // the layout, the whole buffers' lengths, the range, then the token
+        let lrs: Vec<f32> = match &st.planned {
+            Some((_, l)) => l.clone(),
+            // no plan: the call fails on its token; any finite rate builds the model's groups
+            None => st
+                .static_lr
+                .iter()
+                .map(|l| if l.is_nan() { 0.0 } else { *l })
+                .collect(),
+        };
+        let plan = st.planned.as_ref().is_some_and(|(k, _)| *k == token);
+        let (len0, state_len0) = (st.len, st.state_len);
+        let n_c = st.n_tensors;
+        let m = with_model(w, st, Over::Now, Some(&lrs), plan, |o, t| {
+            if len != len0 || state_len != state_len0 {
+                return (Status::LengthMismatch, None);
+            }
+            if first > end || end > n_c {
+                return (Status::TensorRange, None);
+            }
+            let el = on!(&*o, |x| x.elements(first..end)).expect("a range of the layout");
+            let Some(t) = t else {
+                return (Status::StaleStep, None);
+            };
+            let (mut pw, pg) = (wv[el.clone()].to_vec(), gv[el.clone()].to_vec());
+            let mut ps = sv[el.clone()].to_vec();
+            let got = on!(&*o, |x| {
+                let part = x
+                    .part(first..end, &mut pw, &pg, &mut ps)
+                    .expect("the model's part");
+                x.step_part(&t, part)
+            });
+            (status_of(got), Some((el, pw, ps)))
+        });
+        match m {
+            Model::Done((e, bits), approx) => {
+                out.expected = Some(e);
+                out.approx = approx;
+                if let (Status::Ok, Some((el, pw, ps))) = (s, bits) {
+                    wv[el.clone()].copy_from_slice(&pw);
+                    sv[el.clone()].copy_from_slice(&ps);
+                    // only the shard's elements are written
+                    out.written = vec![
+                        (lp.off() + 4 * el.start, 4 * el.len()),
+                        (ls.off() + 4 * el.start, 4 * el.len()),
+                    ];
+                    assert_same("shard params", &w.f32s(lp.off(), len), &wv);
+                    assert_same("shard state", &w.f32s(ls.off(), state_len), &sv);
+                }
+            }
+            Model::Refused(e) => out.expected = Some(e),
+            Model::BadSources => unreachable!("planned learning rates are sources"),
+            Model::Unknown => {}
+        }
+        return out;
+    }
+    let m = with_model(w, st, Over::Now, None, false, |o, _| {
+        let got = on!(&mut *o, |x| x.step(&mut wv, &gv, &mut sv));
+        (status_of(got), got.is_ok().then(|| extract(o, st, true)))
+    });
+    match m {
+        Model::Done((e, next), approx) => {
+            out.expected = Some(e);
+            out.approx = approx;
+            if s == Status::Ok && e == Status::Ok {
+                assert_same("step params", &w.f32s(lp.off(), len), &wv);
+                assert_same("step state", &w.f32s(ls.off(), state_len), &sv);
+            }
+            if s == Status::Ok
+                && let Some(next) = next
+            {
+                st.apply(next);
+                st.planned = None;
+            }
+        }
+        Model::Refused(e) => out.expected = Some(e),
+        Model::BadSources => out.must_fail = true,
+        Model::Unknown => {
+            if s == Status::Ok {
+                st.known = false;
+            }
+        }
+    }
+    out
+}
+
+/// `gradstep_optimizer_begin_step`: the token into an out-parameter.
+pub(crate) fn begin_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
+    let lo = loc(r, 4, 4, Scope::Opt, ctx.live);
+    let opt = ctx.opt_ptr(sel);
+    // SAFETY: NULL or pointers into the world with room for what they point to.
+    let s = unsafe { gradstep_optimizer_begin_step(opt, ctx.w.ptr::<u32>(lo)) };
+    let mut out = Outcome::new(s);
+    out.written = vec![(lo.off(), 4), (ctx.live, OPT_SIZE)];
+    out.writes_groups = true;
+    if let Some(e) = ctx.bad_opt(sel) {
+        out.expected = Some(e);
+        return out;
+    }
+    let mut uses = ctx.base(true, true);
+    uses.push(use_of(&ctx.w, lo, 1, 4, 4, true));
+    if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+        out.must_fail = true;
+        return out;
+    }
+    let st = ctx.st.as_mut().unwrap();
+    let m = with_model(&ctx.w, st, Over::Init, None, false, |o, _| {
+        let n = on!(&*o, |x| x.groups().len());
+        let lrs: Vec<Result<f32, Error>> = (0..n).map(|g| on!(&*o, |x| x.lr(g))).collect();
+        match on!(&mut *o, |x| x.begin_step()) {
+            Ok(t) => {
+                let lrs = lrs.into_iter().map(|l| l.expect("a planned lr")).collect();
+                (Status::Ok, Some((t.step(), lrs)))
+            }
+            Err(e) => (e.into(), None),
+        }
+    });
+    match m {
+        Model::Done((e, plan), approx) => {
+            out.expected = Some(e);
+            out.approx = approx;
+            if let (Status::Ok, Some((k, lrs))) = (s, plan) {
+                assert_eq!(ctx.w.read::<u32>(lo.off()), k, "begin_step's token");
+                st.planned = Some((k, lrs));
+            }
+        }
+        Model::BadSources => out.must_fail = true,
+        Model::Refused(e) => out.expected = Some(e),
+        Model::Unknown => {
+            if s == Status::Ok {
+                st.known = false;
+            }
+        }
+    }
+    out
+}
+
+/// `gradstep_optimizer_end_step` with a token.
+pub(crate) fn end_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
+    let step_now = ctx.st.as_ref().map_or(0, |s| s.step);
+    let token = token_value(r, step_now);
+    // SAFETY: the optimizer or a bad pointer.
+    let s = unsafe { gradstep_optimizer_end_step(ctx.opt_ptr(sel), token) };
+    let mut out = Outcome::new(s);
+    out.written = vec![(ctx.live, OPT_SIZE)];
+    if let Some(e) = ctx.bad_opt(sel) {
+        out.expected = Some(e);
+        return out;
+    }
+    let st = ctx.st.as_mut().unwrap();
+    match st.planned.clone() {
+        Some((k, lrs)) if k == token => {
+            let m = with_model(&ctx.w, st, Over::Init, Some(&lrs), true, |o, t| {
+                let got = on!(&mut *o, |x| x.end_step(t.expect("planned")));
+                (status_of(got), got.is_ok().then(|| extract(o, st, false)))
+            });
+            match m {
+                Model::Done((e, next), _) => {
+                    out.expected = Some(e);
+                    if let (Status::Ok, Some(next)) = (s, next) {
+                        st.apply(next);
+                        st.planned = None;
+                    }
+                }
+                Model::Unknown if s == Status::Ok => st.known = false,
+                _ => {}
+            }
+        }
+        _ if st.known => out.expected = Some(Status::StaleStep),
+        _ => {}
+    }
+    out
+}
+
+/// The queries: lr, set_lr, global_step, len, elements, saved_len, state_len.
+pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
+    let lo = loc(r, 8, 16, Scope::Opt, ctx.live);
+    let g = r.u8() as usize % 6;
+    let sub = r.u8() % 7;
+    let opt = ctx.opt_ptr(sel);
+    let w = &ctx.w;
+    let mut out = Outcome::new(Status::Ok);
+    match sub {
+        0 => {
+            // SAFETY: NULL or pointers into the world with room for one value.
+            let s = unsafe { gradstep_optimizer_lr(opt, g, w.ptr(lo)) };
+            out.status = s;
+            out.written = vec![(lo.off(), 4)];
+            if let Some(e) = ctx.bad_opt(sel) {
+                out.expected = Some(e);
+                return out;
+            }
+            let mut uses = ctx.base(false, true);
+            uses.push(use_of(w, lo, 1, 4, 4, true));
+            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+                out.must_fail = true;
+                return out;
+            }
+            let st = ctx.st.as_ref().unwrap();
+            match with_model(w, st, Over::Init, None, false, |o, _| on!(&*o, |x| x.lr(g))) {
+                Model::Done(v, approx) => {
+                    out.expected = Some(st_ref(&v));
+                    out.approx = approx;
+                    if let (Status::Ok, Ok(v)) = (s, v) {
+                        assert_eq!(w.read::<f32>(lo.off()).to_bits(), v.to_bits(), "lr({g})");
+                    }
+                }
+                Model::BadSources => out.must_fail = true,
+                _ => {}
+            }
+        }
+        1 => {
+            let lr = r.f64_param();
+            // SAFETY: the optimizer or a bad pointer.
+            let s = unsafe { gradstep_optimizer_set_lr(opt, g, lr) };
+            out.status = s;
+            out.writes_groups = true;
+            if let Some(e) = ctx.bad_opt(sel) {
+                out.expected = Some(e);
+                return out;
+            }
+            let uses = ctx.base(false, true);
+            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+                out.must_fail = true;
+                return out;
+            }
+            let st = ctx.st.as_mut().unwrap();
+            let m = with_model(w, st, Over::Init, None, false, |o, _| {
+                let got = on!(&mut *o, |x| x.set_lr(g, lr));
+                (status_of(got), got.is_ok().then(|| extract(o, st, true)))
+            });
+            match m {
+                Model::Done((e, next), approx) => {
+                    out.expected = Some(e);
+                    out.approx = approx;
+                    if let (Status::Ok, Some(next)) = (s, next) {
+                        st.apply(next);
+                    }
+                }
+                Model::BadSources => out.must_fail = true,
+                Model::Unknown if s == Status::Ok => st.known = false,
+                _ => {}
+            }
+        }
+        4 => {
+            let lo2 = loc(r, 8, 8, Scope::Opt, ctx.live);
+            let end = r.u8() as usize % 8;
+            // SAFETY: NULL or pointers into the world with room for one value each.
+            let s = unsafe { gradstep_optimizer_elements(opt, g, end, w.ptr(lo), w.ptr(lo2)) };
+            out.status = s;
+            out.written = vec![(lo.off(), 8), (lo2.off(), 8)];
+            if let Some(e) = ctx.bad_opt(sel) {
+                out.expected = Some(e);
+                return out;
+            }
+            let mut uses = ctx.base(false, true);
+            uses.push(use_of(w, lo, 1, 8, 8, true));
+            uses.push(use_of(w, lo2, 1, 8, 8, true));
+            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+                out.must_fail = true;
+                return out;
+            }
+            let st = ctx.st.as_ref().unwrap();
+            let n_c = st.n_tensors;
+            let m = with_model(w, st, Over::Now, None, false, |o, _| {
+                if g > end || end > n_c {
+                    Err(Error::TensorRange { start: g, end })
+                } else {
+                    on!(&*o, |x| x.elements(g..end))
+                }
+            });
+            match m {
+                Model::Done(range, approx) => {
+                    out.expected = Some(st_ref(&range));
+                    out.approx = approx;
+                    if let (Status::Ok, Ok(range)) = (s, range) {
+                        assert_eq!(w.read::<usize>(lo.off()), range.start, "elements: offset");
+                        assert_eq!(w.read::<usize>(lo2.off()), range.len(), "elements: length");
+                    }
+                }
+                Model::Refused(e) => out.expected = Some(e),
+                Model::BadSources => out.must_fail = true,
+                Model::Unknown => {}
+            }
+        }
+        _ => {
+            // the numbers kept in the struct: global_step, len, saved_len, state_len
+            let (size, call): (
+                usize,
+                unsafe extern "C" fn(*const COptimizer, *mut usize) -> Status,
+            ) = match sub {
+                3 => (8, gradstep_optimizer_len),
+                5 => (8, gradstep_optimizer_saved_len),
+                6 => (8, gradstep_optimizer_state_len),
+                _ => (4, global_step_as_usize),
+            };
+            // SAFETY: NULL or pointers into the world with room for one value.
+            let s = unsafe { call(opt, w.ptr(lo)) };
+            out.status = s;
+            out.written = vec![(lo.off(), size)];
+            // the call checks its two pointers for overlap before it reads the optimizer
+            let opt_use = Use {
+                span: Some((opt.addr(), opt.addr() + OPT_SIZE)),
+                written: false,
+                ok: true,
+            };
+            let out_use = use_of(w, lo, 1, size, size, true);
+            if conflict(&[opt_use, out_use]) {
+                out.expected = Some(Status::Overlap);
+                return out;
+            }
+            if let Some(e) = ctx.bad_opt(sel) {
+                out.expected = Some(e);
+                return out;
+            }
+            if !out_use.ok {
+                out.must_fail = true;
+                return out;
+            }
+            let st = ctx.st.as_ref().unwrap();
+            out.expected = Some(Status::Ok);
+            if s == Status::Ok {
+                let got = if size == 8 {
+                    w.read::<usize>(lo.off())
+                } else {
+                    w.read::<u32>(lo.off()) as usize
+                };
+                let want = match sub {
+                    3 => Some(st.len),
+                    5 => Some(st.saved_len),
+                    6 => Some(st.state_len),
+                    _ => st.known.then_some(st.step as usize),
+                };
+                if let Some(want) = want {
+                    assert_eq!(got, want, "query {sub}");
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn st_ref<T>(r: &Result<T, Error>) -> Status {
+    match r {
+        Ok(_) => Status::Ok,
+        Err(e) => Status::from(*e),
+    }
+}
+
+/// `gradstep_optimizer_global_step` with the signature of the other number queries (it writes
+/// a `uint32_t` only).
+pub(crate) unsafe extern "C" fn global_step_as_usize(
+    opt: *const COptimizer,
+    out: *mut usize,
+) -> Status {
+    // SAFETY: the caller's; `out` has room for a `size_t`, more than a `uint32_t`.
+    unsafe { gradstep_optimizer_global_step(opt, out as *mut u32) }
+}
+
+/// `gradstep_optimizer_save`: the state and the output bytes in the call buffers.
+pub(crate) fn save_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
+    let live = ctx.live;
+    let (state_len0, saved_len) = ctx
+        .st
+        .as_ref()
+        .map_or((0, 64), |s| (s.state_len, s.saved_len));
+    let (lsd, lout, state_len, out_len) = if r.u8() % 4 != 0 {
+        let state_len = state_len0.min(300);
+        let base = 4 * (r.u8() as usize % 8);
+        let out_off = (base + 4 * state_len + r.u8() as usize % 8).min(BUF_END - 1);
+        let out_len = saved_len
+            .saturating_add(r.u8() as usize % 3)
+            .saturating_sub((r.u8() == 255) as usize)
+            .min((BUF_END - 16).saturating_sub(out_off));
+        (
+            Loc::at(base, LIMIT),
+            Loc::at(out_off, LIMIT),
+            state_len,
+            out_len,
+        )
+    } else {
+        let (a, b) = (
+            loc(r, 4, 4, Scope::Opt, live),
+            loc(r, 1, 1, Scope::Opt, live),
+        );
+        (a, b, length(r, &[a], 4), length(r, &[b], 1))
+    };
+    let lw = match r.u8() % 8 {
+        0 => Loc::Null,
+        1 => Loc::at(BUF_END - 16 + 1, LIMIT),
+        2 => loc(r, 8, 8, Scope::Opt, live),
+        _ => Loc::at(BUF_END - 16, LIMIT),
+    };
+    let w = &ctx.w;
+    let state_copy = w.f32s(lsd.off(), state_len);
+    // SAFETY: NULL or pointers into the world with room for the lengths given.
+    let s = unsafe {
+        gradstep_optimizer_save(
+            ctx.opt_ptr(sel),
+            w.ptr(lsd),
+            state_len,
+            w.ptr(lout),
+            out_len,
+            w.ptr(lw),
+        )
+    };
+    let mut out = Outcome::new(s);
+    out.written = vec![(lw.off(), 8), (lout.off(), out_len)];
+    if let Some(e) = ctx.bad_opt(sel) {
+        out.expected = Some(e);
+        return out;
+    }
+    let mut uses = ctx.base(false, true);
+    uses.extend([
+        use_of(w, lsd, state_len, 4, 4, false),
+        use_of(w, lout, out_len, 1, 1, true),
+        use_of(w, lw, 1, 8, 8, true),
+    ]);
+    if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+        out.must_fail = true;
+        return out;
+    }
+    let st = ctx.st.as_ref().unwrap();
+    let mut saved = None;
+    let m = with_model(w, st, Over::Init, None, false, |o, _| {
+        let mut bytes = vec![0u8; out_len];
+        let got = on!(&*o, |x| x.save(&state_copy, &mut bytes));
+        (got, bytes)
+    });
+    match m {
+        Model::Done((got, bytes), approx) => {
+            out.expected = Some(st_ref(&got));
+            out.approx = approx;
+            if let (Status::Ok, Ok(n)) = (s, got) {
+                assert_eq!(w.read::<usize>(lw.off()), n, "save: bytes written");
+                assert_eq!(
+                    w.bytes(lout.off(), n),
+                    bytes[..n],
+                    "save: the C and Rust bytes differ"
+                );
+                // only the bytes of the saved state are written
+                out.written = vec![(lw.off(), 8), (lout.off(), n)];
+                saved = Some(bytes[..n].to_vec());
+            }
+        }
+        Model::BadSources => out.must_fail = true,
+        _ => {}
+    }
+    if let Some(b) = saved {
+        ctx.saved = b;
+    }
+    out
+}
+
+/// `gradstep_optimizer_restore`: the last saved bytes (maybe damaged), or whatever is in the
+/// buffers.
+pub(crate) fn restore_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
+    let live = ctx.live;
+    let lb = loc(r, 1, 1, Scope::Opt, live);
+    let mut blen = length(r, &[lb], 1);
+    if let (Loc::At { off: o, .. }, false, true) = (lb, ctx.saved.is_empty(), r.u8() % 4 != 0) {
+        let n = ctx.saved.len().min(BUF_END.saturating_sub(o));
+        let mut b = ctx.saved[..n].to_vec();
+        if r.u8() % 4 == 0 && n > 0 {
+            let i = r.u16() as usize % n;
+            b[i] ^= r.u8().max(1);
+        }
+        ctx.w.put_bytes(o, &b);
+        blen = n;
+    }
+    let opt_state_len = ctx.st.as_ref().map_or(0, |s| s.state_len);
+    let (lsd, state_len) = if r.u8() % 2 == 0 {
+        // just after the bytes, or at the start
+        let o = match lb {
+            Loc::At { off: b, .. }
+                if (b + blen).div_ceil(4) * 4 + 4 * opt_state_len.min(BUF_END) <= BUF_END =>
+            {
+                (b + blen).div_ceil(4) * 4
+            }
+            _ => 0,
+        };
+        (Loc::at(o, LIMIT), opt_state_len.min((BUF_END - o) / 4))
+    } else {
+        let a = loc(r, 4, 4, Scope::Opt, live);
+        (a, length(r, &[a], 4))
+    };
+    ctx.mark();
+    let w = &ctx.w;
+    let copies = (
+        w.bytes(lb.off(), blen.min(WORLD - lb.off())),
+        w.f32s(lsd.off(), state_len),
+    );
+    // SAFETY: NULL or pointers into the world with room for the lengths given.
+    let s = unsafe {
+        gradstep_optimizer_restore(ctx.opt_ptr(sel), w.ptr(lb), blen, w.ptr(lsd), state_len)
+    };
+    let mut out = Outcome::new(s);
+    out.written = vec![(lsd.off(), state_len.saturating_mul(4)), (live, OPT_SIZE)];
+    out.writes_groups = true;
+    if let Some(e) = ctx.bad_opt(sel) {
+        out.expected = Some(e);
+        return out;
+    }
+    let mut uses = ctx.base(true, true);
+    uses.extend([
+        use_of(w, lb, blen, 1, 1, false),
+        use_of(w, lsd, state_len, 4, 4, true),
+    ]);
+    if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+        out.must_fail = true;
+        return out;
+    }
+    let st = ctx.st.as_mut().unwrap();
+    let (b, mut sc) = copies;
+    let m = with_model(w, st, Over::Init, None, false, |o, _| {
+        let got = on!(&mut *o, |x| x.restore(&b, &mut sc));
+        (status_of(got), got.is_ok().then(|| extract(o, st, true)))
+    });
+    match m {
+        Model::Done((e, next), approx) => {
+            out.expected = Some(e);
+            out.approx = approx;
+            if let (Status::Ok, Some(next)) = (s, next) {
+                assert_bits("restored state", &w.f32s(lsd.off(), state_len), &sc);
+                st.apply(next);
+                st.planned = None;
+            }
+        }
+        Model::BadSources => out.must_fail = true,
+        Model::Unknown if s == Status::Ok => st.known = false,
+        _ => {}
+    }
+    out
+}
