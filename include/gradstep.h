@@ -19,21 +19,6 @@
 #include <stdint.h>
 
 /**
- * A static learning rate (`lr`).
- */
-#define GRADSTEP_LR_STATIC 1
-
-/**
- * A table (`table`, `table_len`, `hold_last`).
- */
-#define GRADSTEP_LR_TABLE 2
-
-/**
- * A schedule (`schedule`).
- */
-#define GRADSTEP_LR_SCHEDULE 3
-
-/**
  * The widest backend this machine has.
  */
 #define GRADSTEP_BACKEND_AUTO 0
@@ -57,6 +42,21 @@
  * AVX-512F (x86_64).
  */
 #define GRADSTEP_BACKEND_AVX512 4
+
+/**
+ * A static learning rate (`lr`).
+ */
+#define GRADSTEP_LR_STATIC 1
+
+/**
+ * A table (`table`, `table_len`, `hold_last`).
+ */
+#define GRADSTEP_LR_TABLE 2
+
+/**
+ * A schedule (`schedule`).
+ */
+#define GRADSTEP_LR_SCHEDULE 3
 
 /**
  * What a call did: `GRADSTEP_STATUS_OK`, or why it was rejected (nothing was changed).
@@ -279,6 +279,29 @@ typedef struct {
 } gradstep_group;
 
 /**
+ * One tensor of the layout: its length, its leading dimension, and its group.
+ *
+ * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
+ * and every bit pattern is a value: the C API reads the caller's array as it is.
+ */
+typedef struct {
+  /**
+   * The number of elements.
+   */
+  size_t len;
+  /**
+   * The leading dimension (rows) of a tensor of rank ≥ 2, which gradient centralization
+   * centres row by row; none (0 in C) for a tensor of rank 1, never centralized. It must
+   * divide `len`.
+   */
+  size_t rows;
+  /**
+   * The index of the tensor's group.
+   */
+  size_t group;
+} gradstep_tensor;
+
+/**
  * The settings of a Momentum optimizer (`gradstep_momentum_settings_default` fills them).
  */
 typedef struct {
@@ -403,29 +426,6 @@ typedef struct {
   uint32_t backend;
 } gradstep_adamw_settings;
 
-/**
- * One tensor of the layout: its length, its leading dimension, and its group.
- *
- * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
- * and every bit pattern is a value: the C API reads the caller's array as it is.
- */
-typedef struct {
-  /**
-   * The number of elements.
-   */
-  size_t len;
-  /**
-   * The leading dimension (rows) of a tensor of rank ≥ 2, which gradient centralization
-   * centres row by row; none (0 in C) for a tensor of rank 1, never centralized. It must
-   * divide `len`.
-   */
-  size_t rows;
-  /**
-   * The index of the tensor's group.
-   */
-  size_t group;
-} gradstep_tensor;
-
 
 
 
@@ -435,6 +435,21 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
+ */
+uint32_t gradstep_backend_available(uint32_t backend);
+
+/**
+ * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
+ */
+uint32_t gradstep_backend_selected(void);
+
+/**
+ * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
+ */
+const char *gradstep_backend_name(uint32_t backend);
 
 /**
  * One step over the whole layout: `params` and `grads` hold `len` floats (all the tensors),
@@ -605,27 +620,6 @@ gradstep_group gradstep_group_schedule(const gradstep_schedule *schedule,
                                        uint32_t centralize);
 
 /**
- * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
- */
-gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
-
-/**
- * MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
- */
-gradstep_sgd_settings gradstep_sgd_settings_default(void);
-
-/**
- * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-8, loss scale 1, no Nesterov, no
- * AMSGrad, `K` = 1; no gradient check, the widest backend.
- */
-gradstep_adam_settings gradstep_adam_settings_default(void);
-
-/**
- * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-6; no gradient check, the widest backend.
- */
-gradstep_adamw_settings gradstep_adamw_settings_default(void);
-
-/**
  * Initializes `*opt` as MindSpore's `nn.Momentum` over `n_tensors` tensors (back to back in the
  * buffers, in this order) in `n_groups` groups. Checks everything; on error `*opt` and the
  * groups are unchanged.
@@ -683,21 +677,6 @@ gradstep_status gradstep_adamw_init(gradstep_optimizer *opt,
                                     gradstep_group *groups,
                                     size_t n_groups,
                                     const gradstep_adamw_settings *settings);
-
-/**
- * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
- */
-uint32_t gradstep_backend_available(uint32_t backend);
-
-/**
- * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
- */
-uint32_t gradstep_backend_selected(void);
-
-/**
- * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
- */
-const char *gradstep_backend_name(uint32_t backend);
 
 /**
  * One momentum step over one tensor of `len` values (the fused kernel): weight decay
@@ -890,6 +869,27 @@ gradstep_status gradstep_sequence_lr(const gradstep_schedule *schedules,
                                      size_t n_boundaries,
                                      uint32_t step,
                                      float *out);
+
+/**
+ * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
+ */
+gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
+
+/**
+ * MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
+ */
+gradstep_sgd_settings gradstep_sgd_settings_default(void);
+
+/**
+ * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-8, loss scale 1, no Nesterov, no
+ * AMSGrad, `K` = 1; no gradient check, the widest backend.
+ */
+gradstep_adam_settings gradstep_adam_settings_default(void);
+
+/**
+ * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-6; no gradient check, the widest backend.
+ */
+gradstep_adamw_settings gradstep_adamw_settings_default(void);
 
 /**
  * A static message for a status code (also for codes this build does not know).

@@ -6,11 +6,8 @@
 
 use core::ops::{Add, Div, Neg, Sub};
 
-use crate::softf64::{self, arith};
+use crate::softf64::{self, SOFT_F64, arith};
 use crate::sqrt::sqrt_f64_of_f32;
-
-/// Whether this target computes `f64` in software.
-pub(crate) const SOFT_F64: bool = cfg!(all(target_arch = "arm", target_os = "none"));
 
 /// A binary64 value of the formulas; its operators round once, to nearest, ties to even.
 #[derive(Clone, Copy, Debug, PartialEq)]

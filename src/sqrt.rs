@@ -43,7 +43,7 @@ fn vsqrt_f32(x: f32) -> f32 {
 /// `sqrt_d(D(x))`: the `f64` square root of an `f32`, correctly rounded.
 #[inline]
 pub fn sqrt_f64_of_f32(x: f32) -> f64 {
-    if crate::double::SOFT_F64 {
+    if crate::softf64::SOFT_F64 {
         sqrt_f64_of_f32_integer(x)
     } else {
         libm::sqrt(x as f64)

@@ -2,8 +2,9 @@
 //! (every tail of every width), misaligned slices, random hyper-parameters, special values.
 //!
 //! `GRADSTEP_EXPECT_UNAVAILABLE=avx2,avx512` (CI runs this file under `qemu-x86_64 -cpu
-//! Westmere`, a CPU without them) makes the tests assert that those backends are unavailable and
-//! refused, and that the selected one is `wide`'s SSE2.
+//! Westmere`, a CPU without them, and `-cpu Haswell,-fma`, one with AVX2 but no FMA3, with
+//! `GRADSTEP_EXPECT_AVX2_WITHOUT_FMA=1`) makes the tests assert that those backends are unavailable
+//! and refused, and that the selected one is `wide`'s SSE2.
 
 mod common;
 
@@ -179,6 +180,13 @@ fn selected_backend_is_available_and_reported() {
     }
     if unavailable.contains(&Backend::Avx2) {
         assert_eq!(selected, Backend::Wide);
+    }
+    // CI's run under `qemu-x86_64 -cpu Haswell,-fma`: the CPU has AVX2 and no FMA3, so the AVX2
+    // backend is refused for want of FMA3 alone
+    #[cfg(target_arch = "x86_64")]
+    if std::env::var_os("GRADSTEP_EXPECT_AVX2_WITHOUT_FMA").is_some() {
+        assert!(std::is_x86_feature_detected!("avx2") && !std::is_x86_feature_detected!("fma"));
+        assert!(!Backend::Avx2.is_available());
     }
 }
 

@@ -195,9 +195,10 @@ fn adamw(path: Backend, s: &mut Streams) {
 }
 
 type Kernel = fn(Backend, &mut Streams);
+type Plain = fn(&mut Streams);
 
 /// (name, kernel, plain loop, whether it moves v̂)
-pub const KERNELS: [(&str, Kernel, fn(&mut Streams), bool); 3] = [
+pub const KERNELS: [(&str, Kernel, Plain, bool); 3] = [
     ("adam", adam, plain_adam, false),
     ("amsgrad", amsgrad, plain_amsgrad, true),
     ("adamw", adamw, plain_adamw, false),

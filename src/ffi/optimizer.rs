@@ -6,8 +6,8 @@
 
 use core::ffi::c_void;
 
+use super::backends::{backend_id, backend_of};
 use super::groups::CGroup;
-use super::kernels::{backend_id, backend_of};
 use super::ptr::{Regions, slice, slice_mut};
 use super::status::Status;
 use crate::kernel::Backend;

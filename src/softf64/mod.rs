@@ -9,6 +9,10 @@
 //! arithmetic with round-to-nearest-even (tested against the hardware on the host) in a fraction
 //! of that code, and they are the only path, on every target.
 
+/// Whether this target computes `f64` in software (no `f64` FPU: the Cortex-M cores): there, Adam's
+/// `f64` formulas use this module too (`crate::double`, `crate::sqrt`).
+pub(crate) const SOFT_F64: bool = cfg!(all(target_arch = "arm", target_os = "none"));
+
 pub(crate) const SIGN: u64 = 1 << 63;
 pub(crate) const INF: u64 = 0x7ff0_0000_0000_0000;
 const ONE: u64 = 0x3ff0_0000_0000_0000;
