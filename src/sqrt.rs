@@ -50,10 +50,10 @@ pub fn sqrt_f64_of_f32(x: f32) -> f64 {
     }
 }
 
-/// [`sqrt_f64_of_f32`] from integer arithmetic: `x = m·2^e` with `e` even and `m` of 24 or 25
-/// bits, the integer root of `m·2^86` (55 or 56 bits) and its remainder, rounded to 53 bits to
-/// nearest (the dropped bits against half an ulp, the remainder as a sticky bit; ties to even).
-/// Never inlined: its 128-bit locals stay out of its caller's frame.
+/// [`sqrt_f64_of_f32`] from integer arithmetic: `x = m·2^e` with `e` even and `m` of at most 26
+/// bits, the integer root of `m·2^86` (55 or 56 bits) and whether it is exact, rounded to 53 bits
+/// to nearest (the dropped bits against half an ulp, an inexact root as a sticky bit; ties to
+/// even). Never inlined: one copy, called only by the scalar formulas.
 #[inline(never)]
 pub fn sqrt_f64_of_f32_integer(x: f32) -> f64 {
     let bits = x.to_bits();
@@ -74,20 +74,19 @@ pub fn sqrt_f64_of_f32_integer(x: f32) -> f64 {
     }
     // m to 24 or 25 bits by an even shift (subnormals have fewer), keeping e even
     let lead = (m.leading_zeros() as i32 - 7) & !1;
-    let (m, e) = ((m as u128) << lead, e - lead);
-    const K: i32 = 43;
-    let n = m << (2 * K);
-    let (root, rem) = isqrt(n);
+    let (m, e) = (m << lead, e - lead);
+    const K: u32 = 43;
+    let (root, exact) = root_of_shifted(m, K);
     // root < 2^56; keep 53 bits
-    let width = 128 - root.leading_zeros() as i32;
+    let width = 64 - root.leading_zeros();
     let shift = width - 53;
-    let mut mant = (root >> shift) as u64;
-    let dropped = root & ((1u128 << shift) - 1);
-    let half = 1u128 << (shift - 1);
-    if dropped > half || (dropped == half && (rem != 0 || mant & 1 == 1)) {
+    let mut mant = root >> shift;
+    let dropped = root & ((1 << shift) - 1);
+    let half = 1 << (shift - 1);
+    if dropped > half || (dropped == half && (!exact || mant & 1 == 1)) {
         mant += 1;
     }
-    let mut exp = e / 2 - K + shift;
+    let mut exp = e / 2 - K as i32 + shift as i32;
     if mant >> 53 != 0 {
         mant >>= 1;
         exp += 1;
@@ -96,20 +95,21 @@ pub fn sqrt_f64_of_f32_integer(x: f32) -> f64 {
     f64::from_bits((((exp + 52 + 1023) as u64) << 52) | (mant & ((1u64 << 52) - 1)))
 }
 
-/// The integer square root of `n` and its remainder `n − root²`, digit by digit: shifts, adds
-/// and compares only.
-fn isqrt(n: u128) -> (u128, u128) {
-    let mut rem = n;
-    let mut root = 0u128;
-    let mut bit = 1u128 << ((127 - n.leading_zeros()) & !1);
-    while bit != 0 {
-        if rem >= root + bit {
-            rem -= root + bit;
-            root = (root >> 1) + bit;
+/// `⌊√(m·4^k)⌋` for `m < 2^26`, and whether it is exact: digit by digit, two bits of the radicand
+/// (`m`'s thirteen pairs, then `k` pairs of zeros) per bit of the root. The remainder stays below
+/// twice the root, so everything fits 64 bits (a 32-bit core adds and shifts word pairs only).
+fn root_of_shifted(m: u32, k: u32) -> (u64, bool) {
+    let (mut root, mut rem) = (0u64, 0u64);
+    for i in (0..13 + k).rev() {
+        let pair = if i >= k { (m >> (2 * (i - k))) & 3 } else { 0 };
+        rem = (rem << 2) | pair as u64;
+        let trial = (root << 2) | 1;
+        if rem >= trial {
+            rem -= trial;
+            root = (root << 1) | 1;
         } else {
-            root >>= 1;
+            root <<= 1;
         }
-        bit >>= 2;
     }
-    (root, rem)
+    (root, rem == 0)
 }

@@ -49,7 +49,10 @@ fn hardware_f32(a: f32, b: f32, c: f32) -> f32 {
     a.mul_add(b, c)
 }
 
-/// The hardware's double-precision FMA, by the instruction where this CPU has it.
+/// The hardware's double-precision FMA, by the instruction where this CPU has it; where the
+/// target has none (wasm32), `libm`'s exact software one. (Not `f64::mul_add` there: it calls the C
+/// library's `fma`, and wasi-libc's returns +0 where a product that underflows meets a zero `c`,
+/// `5e-324 · −5e-324 + 0`, whose exact sum is negative and rounds to −0 under IEEE 754.)
 fn hardware_f64(a: f64, b: f64, c: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("fma") {
@@ -61,7 +64,11 @@ fn hardware_f64(a: f64, b: f64, c: f64) -> f64 {
         // SAFETY: the CPU has FMA (asked just above)
         return unsafe { vfmadd(a, b, c) };
     }
-    a.mul_add(b, c)
+    if cfg!(target_arch = "wasm32") {
+        libm::fma(a, b, c)
+    } else {
+        a.mul_add(b, c)
+    }
 }
 
 /// The special values of each format: signed zeros, smallest and largest subnormals and

@@ -103,7 +103,9 @@ fn vfma_f32(a: f32, b: f32, c: f32) -> f32 {
 
 /// AdamWeightDecay's parameter update of one element, `F(fma_d(−u, D(lr), D(w)))` with
 /// `u = D(m) ÷d (sqrt_d(D(v)) +d D(eps)) +d D(w ⊗ decay)` (`docs/SEMANTICS-ADAM.md` §5).
-#[inline]
+/// Never inlined: its `f64` work (and, without the instruction, the software `f64` fused
+/// multiply-add) stays one copy, called per element where a backend has no `f64` lanes.
+#[inline(never)]
 pub(crate) fn adamw_params(w: f32, m: f32, v: f32, decay: f32, eps: f32, lr: f32) -> f32 {
     let u = D::of(m) / (D::sqrt_of(v) + D::of(eps)) + D::of(w * decay);
     D(fused_f64((-u).0, D::of(lr).0, D::of(w).0)).to_f32()
@@ -162,11 +164,16 @@ impl Fused<8> for wide::f32x8 {
         }
         #[cfg(not(target_arch = "aarch64"))]
         {
-            let mut r = [0.0f32; 8];
-            for (i, r) in r.iter_mut().enumerate() {
-                *r = soft::fused_f32(a[i], b[i], c[i]);
-            }
-            wide::f32x8::new(r)
+            wide::f32x8::new(soft_lanes(a, b, c))
         }
     }
+}
+
+/// [`soft::fused_f32`] on eight lanes, as one function: called from every vector loop that fuses
+/// without the instruction (SSE2, simd128), it keeps one copy of the emulation in the binary
+/// rather than eight per loop.
+#[cfg(not(target_arch = "aarch64"))]
+#[inline(never)]
+fn soft_lanes(a: [f32; 8], b: [f32; 8], c: [f32; 8]) -> [f32; 8] {
+    core::array::from_fn(|i| soft::fused_f32(a[i], b[i], c[i]))
 }

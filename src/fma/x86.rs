@@ -2,11 +2,9 @@
 //! (AVX2 + FMA3) or sixteen (AVX-512F) `f32` lanes, and AdamWeightDecay's `f64` update on four or
 //! eight `f64` lanes at a time.
 //!
-//! Safety: `Avx2` values exist only inside functions compiled with AVX2, and its fused operations
-//! are called only by the Adam kernels, which `crate::kernel::x86` instantiates for `Avx2` only
-//! inside functions compiled with AVX2 and FMA, entered after asking the CPU for both. `Avx512`
-//! values exist only inside functions compiled with AVX-512F, which includes the fused
-//! multiply-add.
+//! Safety: `Avx2` values exist only inside the functions of `crate::kernel::x86` compiled with AVX2
+//! and FMA3, entered after asking the CPU for both. `Avx512` values exist only inside functions
+//! compiled with AVX-512F, which includes the fused multiply-add.
 
 use core::arch::x86_64::{
     __m256, __m256d, __m512, __m512d, _mm256_add_pd, _mm256_castpd_ps, _mm256_castps_pd,

@@ -213,13 +213,14 @@ pub struct AdamWStep {
 }
 
 impl AdamWStep {
-    /// `lr` finite and ≥ 0; `weight_decay` finite and ≥ 0, used as `F(wd)` (with 0 MindSpore
-    /// passes 0 and still multiplies, and so does gradstep).
+    /// `lr` finite and ≥ 0; `weight_decay` finite and ≥ 0, used as `F(wd)` (with 0, −0 included,
+    /// MindSpore passes +0 and still multiplies, and so does gradstep).
     pub fn new(lr: f32, betas: Betas, weight_decay: f64) -> Result<Self, Error> {
+        let decay = non_negative_f32(weight_decay, Param::WeightDecay)?;
         Ok(AdamWStep {
             lr: learning_rate(lr)?,
             betas,
-            decay: non_negative_f32(weight_decay, Param::WeightDecay)?,
+            decay: if decay == 0.0 { 0.0 } else { decay },
         })
     }
 

@@ -104,7 +104,30 @@ macro_rules! specialize {
         }
     }};
 }
-pub(crate) use {fix, specialize};
+/// Calls `$call` with `$v` bound to a [`Fixed`] variant when `$d` has no gradient preparation
+/// (no decay, no unscaling, no centralization; Nesterov or not), to the [`Dynamic`] `$d` itself
+/// otherwise: three copies of a loop instead of sixteen, for kernels whose arithmetic outweighs a
+/// branch on options that are most often off (Adam's).
+macro_rules! specialize_plain {
+    ($d:expr, |$v:ident| $call:expr) => {{
+        let d: $crate::kernel::fused::Dynamic = $d;
+        match (d.decay || d.unscale || d.center, d.nesterov) {
+            (false, false) => {
+                let $v = $crate::kernel::fused::Fixed::<false, false, false, false, true>;
+                $call
+            }
+            (false, true) => {
+                let $v = $crate::kernel::fused::Fixed::<false, false, false, true, true>;
+                $call
+            }
+            (true, _) => {
+                let $v = d;
+                $call
+            }
+        }
+    }};
+}
+pub(crate) use {fix, specialize, specialize_plain};
 
 /// The gradient preparation of one call: `F(wd·L)` (unused when off) and `F(1/L)` (unused when
 /// the loss scale is 1). Shared by every rule's kernel.

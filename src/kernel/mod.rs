@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::hyper::{AdamStep, AdamWStep, MomentumStep, SgdStep};
 use crate::reference::{self, Rows};
 use adam::{AdamConsts, AdamWConsts};
-use fused::{Consts, Dynamic, specialize};
+use fused::{Consts, Dynamic, specialize, specialize_plain};
 
 /// Whether `wide` compiled a vector backend for this target (SSE, simd128 or NEON) rather than
 /// plain arrays (where [`Backend::Wide`] runs the scalar code instead).
@@ -301,7 +301,9 @@ pub fn adamw_on(
 }
 
 /// The Adam update of one checked, non-empty tensor (see [`run_momentum`]); `s` holds `m`, `v`
-/// and, with AMSGrad, `v̂`.
+/// and, with AMSGrad, `v̂`. Unlike Momentum's, Adam's loops are not specialized per combination of
+/// options: a square root and a division per element dwarf a predictable branch, and sixteen
+/// copies of each loop would triple the size of a WebAssembly module.
 pub(crate) fn run_adam(
     backend: Backend,
     rows: Rows,
@@ -315,14 +317,15 @@ pub(crate) fn run_adam(
     let [m, v, vh] = s;
     if step.amsgrad() {
         return match backend {
-            Backend::Wide if WIDE_IS_SIMD => specialize!(d, |x| adam::amsgrad::<
-                wide::f32x8,
-                8,
-                2,
-                _,
-            >(
-                x, &c, rows, (w, g), [m, v, vh]
-            )),
+            Backend::Wide if WIDE_IS_SIMD => {
+                specialize_plain!(d, |x| adam::amsgrad::<wide::f32x8, 8, 2, _>(
+                    x,
+                    &c,
+                    rows,
+                    (w, g),
+                    [m, v, vh]
+                ))
+            }
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2 if x86::amsgrad_avx2(d, &c, rows, (w, g), [m, v, vh]) => {}
             #[cfg(target_arch = "x86_64")]
@@ -332,7 +335,7 @@ pub(crate) fn run_adam(
     }
     match backend {
         Backend::Wide if WIDE_IS_SIMD => {
-            specialize!(d, |x| adam::adam::<wide::f32x8, 8, 2, _>(
+            specialize_plain!(d, |x| adam::adam::<wide::f32x8, 8, 2, _>(
                 x, &c, rows, w, g, m, v
             ))
         }
@@ -358,7 +361,7 @@ pub(crate) fn run_adamw(
     let [m, v] = s;
     match backend {
         Backend::Wide if WIDE_IS_SIMD => {
-            specialize!(d, |x| adam::adamw::<wide::f32x8, 8, 2, _>(
+            specialize_plain!(d, |x| adam::adamw::<wide::f32x8, 8, 2, _>(
                 x, &c, rows, w, g, m, v
             ))
         }

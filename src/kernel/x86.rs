@@ -18,19 +18,19 @@ use core::arch::x86_64::{
 };
 
 use super::adam::{self, AdamConsts, AdamWConsts};
-use super::fused::{self, Consts, Dynamic, specialize};
+use super::fused::{self, Consts, Dynamic, specialize, specialize_plain};
 use super::lanes::Lanes;
 use crate::reference::Rows;
 
-/// Eight lanes in one AVX register. Only the `avx2` functions below construct it (its fused
-/// multiply-add, in `crate::fma::x86`, only the ones that also enable FMA).
+/// Eight lanes in one AVX register. Only the bodies below construct it, each compiled with AVX2
+/// and FMA3 (its fused multiply-add is in `crate::fma::x86`).
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2(pub(crate) __m256);
 
-// SAFETY (every `unsafe` block in this impl): the intrinsics need AVX2. `Avx2` is private to this
-// module and is only used inside functions compiled with `#[target_feature(enable = "avx2")]`,
-// which are only called once the CPU is known to have AVX2; the pointers come from `&[f32; 8]`
-// arrays, valid for 8 unaligned reads or writes.
+// SAFETY (every `unsafe` block in this impl): the intrinsics need AVX2. `Avx2` is only used inside
+// functions compiled with `#[target_feature(enable = "avx2,fma")]`, which are only called once the
+// CPU is known to have AVX2 and FMA3; the pointers come from `&[f32; 8]` arrays, valid for 8
+// unaligned reads or writes.
 impl Lanes<8> for Avx2 {
     #[inline(always)]
     fn splat(x: f32) -> Self {
@@ -221,12 +221,12 @@ fn adam_avx2_body(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    specialize!(d, |x| adam::adam::<Avx2, 8, 2, _>(x, c, rows, w, g, m, v))
+    specialize_plain!(d, |x| adam::adam::<Avx2, 8, 2, _>(x, c, rows, w, g, m, v))
 }
 
 #[target_feature(enable = "avx2,fma")]
 fn amsgrad_avx2_body(d: Dynamic, c: &AdamConsts, rows: Rows, wg: Wg, s: Ms) {
-    specialize!(d, |x| adam::amsgrad::<Avx2, 8, 2, _>(x, c, rows, wg, s))
+    specialize_plain!(d, |x| adam::amsgrad::<Avx2, 8, 2, _>(x, c, rows, wg, s))
 }
 
 #[target_feature(enable = "avx2,fma")]
@@ -239,7 +239,7 @@ fn adamw_avx2_body(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    specialize!(d, |x| adam::adamw::<Avx2, 8, 2, _>(x, c, rows, w, g, m, v))
+    specialize_plain!(d, |x| adam::adamw::<Avx2, 8, 2, _>(x, c, rows, w, g, m, v))
 }
 
 #[target_feature(enable = "avx512f")]
@@ -271,14 +271,14 @@ fn adam_avx512_body(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    specialize!(d, |x| adam::adam::<Avx512, 16, 1, _>(
+    specialize_plain!(d, |x| adam::adam::<Avx512, 16, 1, _>(
         x, c, rows, w, g, m, v
     ))
 }
 
 #[target_feature(enable = "avx512f")]
 fn amsgrad_avx512_body(d: Dynamic, c: &AdamConsts, rows: Rows, wg: Wg, s: Ms) {
-    specialize!(d, |x| adam::amsgrad::<Avx512, 16, 1, _>(x, c, rows, wg, s))
+    specialize_plain!(d, |x| adam::amsgrad::<Avx512, 16, 1, _>(x, c, rows, wg, s))
 }
 
 #[target_feature(enable = "avx512f")]
@@ -291,7 +291,7 @@ fn adamw_avx512_body(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    specialize!(d, |x| adam::adamw::<Avx512, 16, 1, _>(
+    specialize_plain!(d, |x| adam::adamw::<Avx512, 16, 1, _>(
         x, c, rows, w, g, m, v
     ))
 }

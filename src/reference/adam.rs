@@ -30,13 +30,15 @@ use crate::sqrt::sqrt_f32;
 /// `K` threads (§3): `T = ⌈n / 1000⌉` chunks when `n < 1000·K`, else `K`; each `⌈n / T⌉` long,
 /// the last one shorter. (`n` > 0.)
 pub fn chunk_len(n: usize, threads: NonZeroU32) -> usize {
-    let k = threads.get() as usize;
-    let chunks = if n < k.saturating_mul(1000) {
-        n.div_ceil(1000)
+    // in u64: 1000·K does not overflow it, whatever the width of usize
+    let (n64, k) = (n as u64, threads.get() as u64);
+    let chunks = if n64 < k * 1000 {
+        n64.div_ceil(1000)
     } else {
         k
     };
-    n.div_ceil(chunks.max(1))
+    // chunks ≤ n when n > 0: the quotient fits a usize
+    n64.div_ceil(chunks.max(1)) as usize
 }
 
 /// Whether element `i` of a tensor of `n` elements cut in chunks of `chunk` takes the vector
@@ -196,10 +198,23 @@ mod tests {
         assert_eq!(chunk_len(2500, k(4)), 834);
         // n ≥ 1000·K: K chunks
         assert_eq!(chunk_len(9999, k(2)), 5000);
-        let huge = usize::MAX / 2;
-        assert_eq!(
-            chunk_len(huge, k(u32::MAX)),
-            huge.div_ceil(u32::MAX as usize)
-        );
+        // no overflow at the extremes of either width: the formula in u128
+        for (n, threads) in [
+            (usize::MAX / 2, u32::MAX),
+            (usize::MAX, 7),
+            (usize::MAX, u32::MAX),
+        ] {
+            let (n128, k128) = (n as u128, threads as u128);
+            let chunks = if n128 < 1000 * k128 {
+                n128.div_ceil(1000)
+            } else {
+                k128
+            };
+            assert_eq!(
+                chunk_len(n, k(threads)) as u128,
+                n128.div_ceil(chunks),
+                "{n} {threads}"
+            );
+        }
     }
 }
