@@ -1,6 +1,7 @@
 //! Correctly rounded square roots, the same bits on every target, each in the cheapest exact way
-//! the target has: the instruction where there is one (`VSQRT.F32` on the Cortex-M4F, which
-//! `libm` does not use), `libm` otherwise. Adam's scalar formulas take the `f64` root of an `f32`;
+//! the target has: the instruction where there is one (`sqrtss`/`sqrtsd` on x86_64 and `fsqrt` on
+//! aarch64 through `libm`'s `arch` feature; simd128's on wasm32 and `VSQRT.F32` on the Cortex-M4F,
+//! which `libm` does not use), `libm`'s software otherwise. Adam's scalar formulas take the `f64` root of an `f32`;
 //! on a target without an `f64` FPU that root comes from integer arithmetic here, far smaller
 //! than a general software `f64` square root and exact by construction (`tests/sqrt.rs` checks it
 //! against `libm` on every exponent).
@@ -12,7 +13,15 @@ pub fn sqrt_f32(x: f32) -> f32 {
     {
         vsqrt_f32(x)
     }
-    #[cfg(not(all(target_arch = "arm", target_os = "none", target_abi = "eabihf")))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::{f32x4_extract_lane, f32x4_splat, f32x4_sqrt};
+        f32x4_extract_lane::<0>(f32x4_sqrt(f32x4_splat(x)))
+    }
+    #[cfg(not(any(
+        all(target_arch = "arm", target_os = "none", target_abi = "eabihf"),
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
     {
         libm::sqrtf(x)
     }
@@ -43,6 +52,12 @@ fn vsqrt_f32(x: f32) -> f32 {
 /// `sqrt_d(D(x))`: the `f64` square root of an `f32`, correctly rounded.
 #[inline]
 pub fn sqrt_f64_of_f32(x: f32) -> f64 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::{f64x2_extract_lane, f64x2_splat, f64x2_sqrt};
+        f64x2_extract_lane::<0>(f64x2_sqrt(f64x2_splat(x as f64)))
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     if crate::softf64::SOFT_F64 {
         sqrt_f64_of_f32_integer(x)
     } else {

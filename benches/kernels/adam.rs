@@ -98,17 +98,22 @@ fn plain_adamw(s: &mut Streams) {
     }
 }
 
-/// One add per written stream, over the streams a kernel moves (`vhat`: AMSGrad's fifth).
+/// One add per written stream, in one pass over the streams a kernel moves (`vhat`: AMSGrad's
+/// fifth). The first elements run alone until `w` sits on a cache line, as gradstep's head does.
 fn floor_body(s: &mut Streams, vhat: bool) {
     let head = s.w.as_ptr().align_offset(64).min(s.w.len());
-    let add = |x: &mut [f32], g: &[f32]| x.iter_mut().zip(g).for_each(|(x, &g)| *x += g);
     for range in [0..head, head..s.w.len()] {
-        let g = &s.g[range.clone()];
-        add(&mut s.w[range.clone()], g);
-        add(&mut s.m[range.clone()], g);
-        add(&mut s.v[range.clone()], g);
+        let (w, g) = (&mut s.w[range.clone()], &s.g[range.clone()]);
+        let (m, v) = (&mut s.m[range.clone()], &mut s.v[range.clone()]);
+        let wgmv = w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
         if vhat {
-            add(&mut s.vh[range], g);
+            for ((((w, &g), m), v), vh) in wgmv.zip(s.vh[range].iter_mut()) {
+                (*w, *m, *v, *vh) = (*w + g, *m + g, *v + g, *vh + g);
+            }
+        } else {
+            for (((w, &g), m), v) in wgmv {
+                (*w, *m, *v) = (*w + g, *m + g, *v + g);
+            }
         }
     }
 }
