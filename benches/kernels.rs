@@ -8,7 +8,7 @@
 //! this machine's memory bandwidth drifts over seconds, so the ratio of neighbouring
 //! measurements is steadier than the ratio of blocks taken minutes apart.
 //! `tools/bench_table.py` turns the results into the ratio table of the README (the median of
-//! the per-round ratios).
+//! the per-round ratios). Adam's kernels, with their own baselines, are in `kernels/adam.rs`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
@@ -17,14 +17,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 /// L1, L2, L3 and DRAM sizes on the development machine (20 bytes move per element).
-const SIZES: [usize; 4] = [4 << 10, 64 << 10, 1 << 20, 16 << 20];
+pub const SIZES: [usize; 4] = [4 << 10, 64 << 10, 1 << 20, 16 << 20];
 
 const LR: f32 = 0.01;
 const MU: f32 = 0.9;
 const WD: f64 = 1e-4;
 const SCALE: f64 = 128.0;
 const DAMP: f32 = 0.1;
-const ROUNDS: usize = 5;
+pub const ROUNDS: usize = 5;
 
 struct Buffers {
     w: Vec<f32>,
@@ -159,7 +159,7 @@ const KERNELS: [(&str, Kernel, Plain); 4] = [
     ("sgd", sgd, plain_sgd),
 ];
 
-fn configure<'c>(
+pub fn configure<'c>(
     c: &'c mut Criterion,
     name: &str,
     n: usize,
@@ -216,5 +216,8 @@ fn paths(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, kernels, paths);
+#[path = "kernels/adam.rs"]
+mod adam;
+
+criterion_group!(benches, kernels, paths, adam::kernels, adam::paths);
 criterion_main!(benches);

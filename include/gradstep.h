@@ -19,21 +19,6 @@
 #include <stdint.h>
 
 /**
- * A static learning rate (`lr`).
- */
-#define GRADSTEP_LR_STATIC 1
-
-/**
- * A table (`table`, `table_len`, `hold_last`).
- */
-#define GRADSTEP_LR_TABLE 2
-
-/**
- * A schedule (`schedule`).
- */
-#define GRADSTEP_LR_SCHEDULE 3
-
-/**
  * The widest backend this machine has.
  */
 #define GRADSTEP_BACKEND_AUTO 0
@@ -57,6 +42,21 @@
  * AVX-512F (x86_64).
  */
 #define GRADSTEP_BACKEND_AVX512 4
+
+/**
+ * A static learning rate (`lr`).
+ */
+#define GRADSTEP_LR_STATIC 1
+
+/**
+ * A table (`table`, `table_len`, `hold_last`).
+ */
+#define GRADSTEP_LR_TABLE 2
+
+/**
+ * A schedule (`schedule`).
+ */
+#define GRADSTEP_LR_SCHEDULE 3
 
 /**
  * What a call did: `GRADSTEP_STATUS_OK`, or why it was rejected (nothing was changed).
@@ -187,10 +187,25 @@ typedef enum {
    * The tensors no longer add up to the length the optimizer was initialized with.
    */
   GRADSTEP_STATUS_LAYOUT_CHANGED = 34,
+  /**
+   * A hyper-parameter is outside its open interval (Adam's betas: strictly between 0 and 1).
+   */
+  GRADSTEP_STATUS_OUT_OF_RANGE = 35,
+  /**
+   * Adam's AMSGrad does not take Nesterov.
+   */
+  GRADSTEP_STATUS_AMSGRAD_WITH_NESTEROV = 36,
 } gradstep_status;
 
 /**
- * An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: opaque plain
+ * The gradient preparation of one call: `F(wd·L)` (unused when off) and `F(1/L)` (unused when
+ * the loss scale is 1). Shared by every rule's kernel.
+ */
+typedef struct Prep Prep;
+
+/**
+ * An optimizer, initialized by `gradstep_momentum_init`, `gradstep_sgd_init`,
+ * `gradstep_adam_init` or `gradstep_adamw_init`: opaque plain
  * data the caller keeps (on the stack, in a static) and never writes; it may be copied. The
  * tensor and group arrays it was given must outlive it.
  */
@@ -264,6 +279,29 @@ typedef struct {
 } gradstep_group;
 
 /**
+ * One tensor of the layout: its length, its leading dimension, and its group.
+ *
+ * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
+ * and every bit pattern is a value: the C API reads the caller's array as it is.
+ */
+typedef struct {
+  /**
+   * The number of elements.
+   */
+  size_t len;
+  /**
+   * The leading dimension (rows) of a tensor of rank ≥ 2, which gradient centralization
+   * centres row by row; none (0 in C) for a tensor of rank 1, never centralized. It must
+   * divide `len`.
+   */
+  size_t rows;
+  /**
+   * The index of the tensor's group.
+   */
+  size_t group;
+} gradstep_tensor;
+
+/**
  * The settings of a Momentum optimizer (`gradstep_momentum_settings_default` fills them).
  */
 typedef struct {
@@ -320,27 +358,75 @@ typedef struct {
 } gradstep_sgd_settings;
 
 /**
- * One tensor of the layout: its length, its leading dimension, and its group.
- *
- * Laid out as C lays out three `size_t`s (C's `gradstep_tensor`, where `rows` 0 means none),
- * and every bit pattern is a value: the C API reads the caller's array as it is.
+ * The settings of an Adam optimizer (`gradstep_adam_settings_default` fills them).
  */
 typedef struct {
   /**
-   * The number of elements.
+   * `β1`: strictly between 0 and 1.
    */
-  size_t len;
+  double beta1;
   /**
-   * The leading dimension (rows) of a tensor of rank ≥ 2, which gradient centralization
-   * centres row by row; none (0 in C) for a tensor of rank 1, never centralized. It must
-   * divide `len`.
+   * `β2`: strictly between 0 and 1.
    */
-  size_t rows;
+  double beta2;
   /**
-   * The index of the tensor's group.
+   * `eps`: finite, > 0.
    */
-  size_t group;
-} gradstep_tensor;
+  double eps;
+  /**
+   * The loss scale: finite, > 0.
+   */
+  double loss_scale;
+  /**
+   * Nesterov: 0 or 1.
+   */
+  uint32_t nesterov;
+  /**
+   * AMSGrad (a third state buffer; not with Nesterov): 0 or 1.
+   */
+  uint32_t amsgrad;
+  /**
+   * MindSpore's kernel threads `K` (≥ 1), which decide the formula of each element of a tensor
+   * of more than 1000 values.
+   */
+  uint32_t threads;
+  /**
+   * As in the Momentum settings.
+   */
+  uint32_t check_finite;
+  /**
+   * A `GRADSTEP_BACKEND_*`.
+   */
+  uint32_t backend;
+} gradstep_adam_settings;
+
+/**
+ * The settings of an AdamWeightDecay optimizer (`gradstep_adamw_settings_default` fills them).
+ */
+typedef struct {
+  /**
+   * `β1`: strictly between 0 and 1.
+   */
+  double beta1;
+  /**
+   * `β2`: strictly between 0 and 1.
+   */
+  double beta2;
+  /**
+   * `eps`: finite, > 0.
+   */
+  double eps;
+  /**
+   * As in the Momentum settings.
+   */
+  uint32_t check_finite;
+  /**
+   * A `GRADSTEP_BACKEND_*`.
+   */
+  uint32_t backend;
+} gradstep_adamw_settings;
+
+
 
 
 
@@ -349,6 +435,21 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
+ */
+uint32_t gradstep_backend_available(uint32_t backend);
+
+/**
+ * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
+ */
+uint32_t gradstep_backend_selected(void);
+
+/**
+ * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
+ */
+const char *gradstep_backend_name(uint32_t backend);
 
 /**
  * One step over the whole layout: `params` and `grads` hold `len` floats (all the tensors),
@@ -519,16 +620,6 @@ gradstep_group gradstep_group_schedule(const gradstep_schedule *schedule,
                                        uint32_t centralize);
 
 /**
- * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
- */
-gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
-
-/**
- * MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
- */
-gradstep_sgd_settings gradstep_sgd_settings_default(void);
-
-/**
  * Initializes `*opt` as MindSpore's `nn.Momentum` over `n_tensors` tensors (back to back in the
  * buffers, in this order) in `n_groups` groups. Checks everything; on error `*opt` and the
  * groups are unchanged.
@@ -560,19 +651,32 @@ gradstep_status gradstep_sgd_init(gradstep_optimizer *opt,
                                   const gradstep_sgd_settings *settings);
 
 /**
- * Whether a backend (`GRADSTEP_BACKEND_*`) can run here: 1 or 0.
+ * Initializes `*opt` as MindSpore's `nn.Adam`, like `gradstep_momentum_init`. The state holds
+ * `m`, `v` and, with AMSGrad, `v̂`, one after the other (`gradstep_optimizer_state_len`).
+ *
+ * # Safety
+ * As `gradstep_momentum_init`.
  */
-uint32_t gradstep_backend_available(uint32_t backend);
+gradstep_status gradstep_adam_init(gradstep_optimizer *opt,
+                                   const gradstep_tensor *tensors,
+                                   size_t n_tensors,
+                                   gradstep_group *groups,
+                                   size_t n_groups,
+                                   const gradstep_adam_settings *settings);
 
 /**
- * The backend `GRADSTEP_BACKEND_AUTO` stands for on this machine.
+ * Initializes `*opt` as MindSpore's `nn.AdamWeightDecay`, like `gradstep_momentum_init`: a
+ * group's weight decay is decoupled. The state holds `m`, then `v`.
+ *
+ * # Safety
+ * As `gradstep_momentum_init`.
  */
-uint32_t gradstep_backend_selected(void);
-
-/**
- * The instruction set of a backend in this build (`"avx512f"`, `"sse2"`, `"neon"`, …).
- */
-const char *gradstep_backend_name(uint32_t backend);
+gradstep_status gradstep_adamw_init(gradstep_optimizer *opt,
+                                    const gradstep_tensor *tensors,
+                                    size_t n_tensors,
+                                    gradstep_group *groups,
+                                    size_t n_groups,
+                                    const gradstep_adamw_settings *settings);
 
 /**
  * One momentum step over one tensor of `len` values (the fused kernel): weight decay
@@ -615,6 +719,48 @@ gradstep_status gradstep_kernel_sgd(float *params,
                                     double weight_decay,
                                     double loss_scale,
                                     uint32_t backend);
+
+/**
+ * One `nn.Adam` step over one tensor of `len` values, with the settings' betas, `eps`, flags,
+ * loss scale and `K` (not its backend: `backend` is used), the group's `lr` and `weight_decay`
+ * (coupled), and the beta powers this step uses (`β^(k+1)`, each in `[0, 1)`). `state` holds
+ * `m`, `v` and, with AMSGrad, `v̂`, each `len` values, one after the other.
+ *
+ * # Safety
+ * `params` and `grads` must each be valid for `len` floats, `state` for 2·`len` (3·`len` with
+ * AMSGrad; NULL only when that is 0), `settings` for reading one settings struct; no other
+ * thread may use them during the call.
+ */
+gradstep_status gradstep_kernel_adam(float *params,
+                                     const float *grads,
+                                     float *state,
+                                     size_t len,
+                                     size_t rows,
+                                     float lr,
+                                     double weight_decay,
+                                     float beta1_power,
+                                     float beta2_power,
+                                     const gradstep_adam_settings *settings,
+                                     uint32_t backend);
+
+/**
+ * One `nn.AdamWeightDecay` step over one tensor of `len` values, with the settings' betas and
+ * `eps` (not its backend: `backend` is used), the group's `lr` and `weight_decay` (decoupled).
+ * `state` holds `m`, then `v`, each `len` values; `rows` centralizes the gradient first (0:
+ * none).
+ *
+ * # Safety
+ * As `gradstep_kernel_adam`, with 2·`len` state values.
+ */
+gradstep_status gradstep_kernel_adamw(float *params,
+                                      const float *grads,
+                                      float *state,
+                                      size_t len,
+                                      size_t rows,
+                                      float lr,
+                                      double weight_decay,
+                                      const gradstep_adamw_settings *settings,
+                                      uint32_t backend);
 
 /**
  * MindSpore's `ExponentialDecayLR(learning_rate, decay_rate, decay_steps, is_stair)`.
@@ -723,6 +869,27 @@ gradstep_status gradstep_sequence_lr(const gradstep_schedule *schedules,
                                      size_t n_boundaries,
                                      uint32_t step,
                                      float *out);
+
+/**
+ * `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
+ */
+gradstep_momentum_settings gradstep_momentum_settings_default(double momentum);
+
+/**
+ * MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
+ */
+gradstep_sgd_settings gradstep_sgd_settings_default(void);
+
+/**
+ * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-8, loss scale 1, no Nesterov, no
+ * AMSGrad, `K` = 1; no gradient check, the widest backend.
+ */
+gradstep_adam_settings gradstep_adam_settings_default(void);
+
+/**
+ * MindSpore's defaults: `β1` 0.9, `β2` 0.999, `eps` 1e-6; no gradient check, the widest backend.
+ */
+gradstep_adamw_settings gradstep_adamw_settings_default(void);
 
 /**
  * A static message for a status code (also for codes this build does not know).

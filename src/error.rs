@@ -45,6 +45,18 @@ pub enum Param {
     Period,
     /// The factor by which each warm-restart period grows.
     PeriodMult,
+    /// Adam's `beta1`.
+    Beta1,
+    /// Adam's `beta2`.
+    Beta2,
+    /// Adam's `eps`.
+    Eps,
+    /// `beta1` to the power of the step (Adam's bias correction).
+    Beta1Power,
+    /// `beta2` to the power of the step.
+    Beta2Power,
+    /// MindSpore's CPU kernel threads (its `threads_num` setting).
+    Threads,
 }
 
 impl Param {
@@ -70,6 +82,12 @@ impl Param {
             Param::Milestone => "milestone",
             Param::Period => "period",
             Param::PeriodMult => "period_mult",
+            Param::Beta1 => "beta1",
+            Param::Beta2 => "beta2",
+            Param::Eps => "eps",
+            Param::Beta1Power => "beta1_power",
+            Param::Beta2Power => "beta2_power",
+            Param::Threads => "threads",
         }
     }
 }
@@ -159,6 +177,12 @@ pub enum Error {
     NotPositive(Param),
     /// SGD's Nesterov momentum needs `momentum > 0` and `dampening == 0` (MindSpore's rule).
     NesterovNeedsMomentum,
+    /// A hyper-parameter that must lie strictly between 0 and 1 (Adam's betas, also once rounded
+    /// to `f32`; a beta power in `[0, 1)`) does not.
+    OutOfRange(Param),
+    /// Adam with both AMSGrad and Nesterov (MindSpore ignores `use_nesterov` then; gradstep
+    /// refuses the combination: DESIGN divergence 7).
+    AmsgradWithNesterov,
     /// The requested kernel backend is not available on this CPU or in this build.
     BackendUnavailable,
     /// A cosine decay's `min_lr` is not below its `max_lr`.
@@ -263,6 +287,8 @@ impl fmt::Display for Error {
             Error::NesterovNeedsMomentum => {
                 f.write_str("nesterov needs momentum > 0 and dampening == 0")
             }
+            Error::OutOfRange(p) => write!(f, "{} is not strictly between 0 and 1", p.name()),
+            Error::AmsgradWithNesterov => f.write_str("AMSGrad does not take Nesterov"),
             Error::BackendUnavailable => {
                 f.write_str("the kernel backend is not available on this machine")
             }

@@ -45,10 +45,13 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod double;
 pub mod error;
 #[cfg(feature = "capi")]
 #[allow(unsafe_code)]
 pub mod ffi;
+#[allow(unsafe_code)]
+pub mod fma;
 pub mod group;
 pub mod hyper;
 pub mod kernel;
@@ -58,6 +61,7 @@ pub mod math;
 pub mod optim;
 pub mod reference;
 mod softf64;
+pub mod sqrt;
 mod state;
 mod validate;
 
@@ -67,8 +71,8 @@ pub use kernel::Backend;
 pub use layout::Tensor;
 pub use lr::{Lr, LrSchedule, PastEnd, Schedule, Table};
 pub use optim::{
-    Momentum, MomentumRule, MomentumSettings, Optimizer, Part, Rule, Sgd, SgdRule, SgdSettings,
-    StepToken,
+    Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeightDecay, Momentum,
+    MomentumRule, MomentumSettings, Optimizer, Part, Rule, Sgd, SgdRule, SgdSettings, StepToken,
 };
 
 /// The README's code samples, compiled and run as doc tests.

@@ -48,6 +48,17 @@ pub(crate) fn positive_f32(x: f64, p: Param) -> Result<f32, Error> {
     round_f32(positive(x, p)?, p)
 }
 
+/// `F(x)` of an `x` strictly between 0 and 1 whose `F(x)` is too (Adam's betas: an `F(β)` of 1
+/// would make the bias correction divide by zero).
+pub(crate) fn open_unit_f32(x: f64, p: Param) -> Result<f32, Error> {
+    let r = softf64::to_f32(x);
+    if softf64::is_positive(x) && r < 1.0 {
+        Ok(r)
+    } else {
+        Err(Error::OutOfRange(p))
+    }
+}
+
 /// An `f32` learning rate must be finite and at least 0 (`docs/DESIGN.md`, divergence 4).
 pub(crate) fn learning_rate(lr: f32) -> Result<f32, Error> {
     // on the bits: two integer compares, where a Cortex-M4F spends a dozen instructions on the

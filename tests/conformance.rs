@@ -5,6 +5,8 @@
 
 #[path = "../examples/conformance/construct.rs"]
 mod construct;
+#[path = "../examples/conformance/emulate.rs"]
+mod emulate;
 #[path = "../examples/conformance/runner.rs"]
 mod runner;
 
@@ -208,11 +210,113 @@ fn sgd_divergences_are_checked_against_sgd() {
     assert_eq!(notes, grouped.len(), "{s}");
     for t in grouped {
         let ours = runner::run_trajectory(t).unwrap();
-        assert_eq!(runner::emulate(t).unwrap(), ours, "{}", t.name);
+        assert_eq!(emulate::emulate(t).unwrap(), ours, "{}", t.name);
         // under Momentum's formulas (no dampening, Momentum's Nesterov) the bits differ
         let mut as_momentum = t.clone();
         as_momentum.optimizer = golden::Optimizer::Momentum;
         assert!(t.hyper.dampening > 0.0 || t.hyper.nesterov);
-        assert_ne!(runner::emulate(&as_momentum).unwrap(), ours, "{}", t.name);
+        assert_ne!(emulate::emulate(&as_momentum).unwrap(), ours, "{}", t.name);
     }
+}
+
+/// Every Adam and AdamWeightDecay record (both `K`) passes, counted from the file.
+#[test]
+fn the_visible_adam_golden_file_passes_completely() {
+    let golden = Golden::visible_adam();
+    let report = runner::run(&golden);
+    for s in &report {
+        println!("{s}");
+        assert_eq!((s.failed, s.skipped), (0, 0), "{s}");
+    }
+    let adam = golden.trajectories("adam_trajectories").unwrap();
+    let adamw = golden.trajectories("adamw_trajectories").unwrap();
+    assert_eq!(section(&report, "adam_trajectories").passed, adam.len());
+    assert_eq!(section(&report, "adamw_trajectories").passed, adamw.len());
+    assert_eq!(report.len(), 2);
+    // both K of every Adam case
+    for k in [1, 2] {
+        let with_k = adam
+            .iter()
+            .filter(|c| c.case.as_ref().unwrap().hyper.threads == k)
+            .count();
+        assert_eq!(with_k * 2, adam.len(), "K = {k}");
+    }
+}
+
+fn adam_case(name: &str) -> Value {
+    let value = Golden::visible_adam().value;
+    value["adam_trajectories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+        .clone()
+}
+
+/// `K` is honoured: the n = 1003 and n = 1100 cases recorded under `K` = 2 fail when run with
+/// `K` = 1, at an element MindSpore's split moves between the formulas.
+#[test]
+fn adam_runs_with_the_recorded_threads() {
+    for name in [
+        "A14_large_1003_threads2",
+        "A15_large_1100_nesterov_loss_scale_128_threads2",
+    ] {
+        let mut case = adam_case(name);
+        case["config"]["mindspore_cpu_threads"] = json!(1);
+        let report = runner::run(&only("adam_trajectories", json!([case])));
+        let s = section(&report, "adam_trajectories");
+        assert_eq!(s.failed, 1, "{name}: {s}");
+    }
+}
+
+/// The beta powers are compared too: one bit off in a recorded `beta2_power` fails.
+#[test]
+fn adam_beta_powers_are_compared() {
+    let mut case = adam_case("A01_plain_threads1");
+    let hex = case["steps"][3]["beta2_power_after"]["hex"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bits = u32::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap() ^ 1;
+    case["steps"][3]["beta2_power_after"]["hex"] = json!(format!("{bits:#010x}"));
+    let report = runner::run(&only("adam_trajectories", json!([case])));
+    let s = section(&report, "adam_trajectories");
+    assert_eq!(s.failed, 1);
+    let why = s.first_failure.as_deref().unwrap();
+    assert!(why.contains("step 3, scalars[1]"), "{why}");
+}
+
+/// The independent emulation (the standard library's `mul_add`) gives gradstep's bits on every
+/// Adam and AdamWeightDecay case it covers, and MindSpore's where MindSpore and gradstep agree:
+/// it is a real second reading of the spec, not a copy of gradstep's run.
+#[test]
+fn adam_emulation_agrees_with_gradstep_and_mindspore() {
+    let golden = Golden::visible_adam();
+    let mut compared = 0;
+    for key in ["adam_trajectories", "adamw_trajectories"] {
+        for c in golden.trajectories(key).unwrap() {
+            let t = c.case.unwrap();
+            let (ran, quirks) = t.as_mindspore_ran();
+            let emulated = emulate::emulate(&ran).unwrap();
+            assert_eq!(
+                runner::run_trajectory(&ran).unwrap(),
+                emulated,
+                "{}",
+                t.name
+            );
+            if quirks.is_empty() {
+                for (k, (e, st)) in emulated.iter().zip(&t.steps).enumerate() {
+                    let bits = |v: &[Vec<f32>]| -> Vec<Vec<u32>> {
+                        v.iter()
+                            .map(|p| p.iter().map(|x| x.to_bits()).collect())
+                            .collect()
+                    };
+                    assert_eq!(bits(&e.params), bits(&st.params), "{} step {k}", t.name);
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 38);
 }

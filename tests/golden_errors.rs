@@ -3,6 +3,9 @@
 //! same acceptance, a documented divergence, or a reason why the case cannot arise in gradstep's
 //! API. `docs/ERRORS.md` holds the same table; this test renders it and checks the docs.
 
+mod common;
+
+use common::verdict::{self, BOOL_FLAG, Case, INT_FOR_FLOAT, NOT_A_NUMBER, Verdict::*, case, na};
 use golden::Golden;
 use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::dynamic;
@@ -14,46 +17,6 @@ use gradstep::{Buffer, Error, Param};
 use gradstep::{Group, Tensor};
 use gradstep::{Momentum, MomentumSettings};
 
-/// What gradstep does with a case.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Verdict {
-    /// Rejects it, as MindSpore does.
-    Rejects(Error),
-    /// Accepts it, as MindSpore does.
-    Accepts,
-    /// Rejects what MindSpore accepts, on purpose (DESIGN divergence 4).
-    Diverges(Error),
-    /// The input cannot be expressed in gradstep's API.
-    NotApplicable(&'static str),
-}
-use Verdict::*;
-
-struct Case {
-    name: &'static str,
-    verdict: Verdict,
-    call: Option<fn() -> Result<(), Error>>,
-}
-
-fn case(name: &'static str, verdict: Verdict, call: fn() -> Result<(), Error>) -> Case {
-    Case {
-        name,
-        verdict,
-        call: Some(call),
-    }
-}
-
-fn na(name: &'static str, why: &'static str) -> Case {
-    Case {
-        name,
-        verdict: NotApplicable(why),
-        call: None,
-    }
-}
-
-const INT_FOR_FLOAT: &str =
-    "Rust's types: an integer where MindSpore wants a float is written as a float";
-const NOT_A_NUMBER: &str = "Rust's types: a string, None or a numpy scalar cannot be passed";
-const BOOL_FLAG: &str = "Rust's types: a flag is a bool, and a bool is not an integer";
 const NOT_A_LIST: &str = "Rust's types: milestones and learning rates are slices";
 const SHAPE: &str =
     "a learning rate is a value, a 1-D table or a schedule; a 2-D one cannot be built";
@@ -345,90 +308,12 @@ fn cases() -> Vec<Case> {
 #[test]
 fn every_case_behaves_as_mapped() {
     let errors = Golden::visible().errors("errors").unwrap();
-    let cases = cases();
-    for c in &cases {
-        let recorded = errors
-            .iter()
-            .find(|e| e.name == c.name)
-            .unwrap_or_else(|| panic!("{} is not in the golden file", c.name));
-        let ms_ok = recorded.ok;
-        // the verdict must agree with what MindSpore did
-        match c.verdict {
-            Rejects(_) => assert!(!ms_ok, "{}: MindSpore accepted it", c.name),
-            Accepts | Diverges(_) => assert!(ms_ok, "{}: MindSpore rejected it", c.name),
-            NotApplicable(_) => {}
-        }
-        let Some(call) = c.call else { continue };
-        let got = call();
-        match c.verdict {
-            Rejects(e) | Diverges(e) => assert_eq!(got, Err(e), "{}", c.name),
-            Accepts => assert_eq!(got, Ok(()), "{}", c.name),
-            NotApplicable(_) => panic!("{} has a call but is not applicable", c.name),
-        }
-    }
-    for e in &errors {
-        assert!(
-            cases.iter().any(|c| c.name == e.name),
-            "{} is not mapped",
-            e.name
-        );
-    }
-    assert_eq!(cases.len(), errors.len(), "a case is mapped twice");
-}
-
-/// The docs table, by case name, and a count per verdict.
-fn render(cases: &[Case], errors: &[golden::ErrorCase]) -> String {
-    let mut out = String::from("| case | MindSpore 2.10.0 | gradstep |\n|---|---|---|\n");
-    for rec in errors {
-        let Some(c) = cases.iter().find(|c| c.name == rec.name) else {
-            continue;
-        };
-        let ms = if rec.ok {
-            "accepts".to_string()
-        } else {
-            rec.exception.clone().unwrap_or_default()
-        };
-        let ours = match c.verdict {
-            Rejects(e) => format!("`{e:?}`"),
-            Accepts => "accepts".into(),
-            Diverges(e) => format!("`{e:?}` (divergence)"),
-            NotApplicable(why) => format!("n/a: {why}"),
-        };
-        out.push_str(&format!("| `{}` | {ms} | {ours} |\n", c.name));
-    }
-    let count = |f: fn(&Verdict) -> bool| cases.iter().filter(|c| f(&c.verdict)).count();
-    out.push_str(&format!(
-        "\n{} cases: {} rejected as by MindSpore, {} accepted as by MindSpore, {} rejected on purpose \
-         where MindSpore accepts (divergences), {} that cannot arise in gradstep's API.\n",
-        cases.len(),
-        count(|v| matches!(v, Rejects(_))),
-        count(|v| matches!(v, Accepts)),
-        count(|v| matches!(v, Diverges(_))),
-        count(|v| matches!(v, NotApplicable(_))),
-    ));
-    out
+    verdict::check(&cases(), &errors);
 }
 
 /// `GRADSTEP_BLESS=1 cargo test --test golden_errors` rewrites the table in docs/ERRORS.md.
 #[test]
 fn the_docs_table_is_current() {
     let errors = Golden::visible().errors("errors").unwrap();
-    let table = render(&cases(), &errors);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ERRORS.md");
-    let docs = std::fs::read_to_string(path).unwrap();
-    let (start, end) = ("<!-- table -->\n", "<!-- end -->");
-    let (head, rest) = docs
-        .split_once(start)
-        .expect("docs/ERRORS.md has the table markers");
-    let (body, tail) = rest
-        .split_once(end)
-        .expect("docs/ERRORS.md has the end marker");
-    if std::env::var_os("GRADSTEP_BLESS").is_some() {
-        std::fs::write(path, format!("{head}{start}{table}{end}{tail}")).unwrap();
-        return;
-    }
-    assert!(
-        body == table,
-        "docs/ERRORS.md is stale: run GRADSTEP_BLESS=1 cargo test --test golden_errors"
-    );
+    verdict::check_docs("table", &cases(), &errors);
 }

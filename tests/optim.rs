@@ -10,6 +10,7 @@ mod common;
 use std::num::NonZeroUsize;
 
 use common::first_difference;
+use common::parts::{parts, step_in_parts, values};
 use gradstep::lr::schedule::CosineDecayLr;
 use gradstep::{
     Backend, Buffer, Error, Group, Lr, Momentum, MomentumSettings, Param, PastEnd,
@@ -27,18 +28,6 @@ const TENSORS: [Tensor; 5] = [
     Tensor::vector(3, 2),
 ];
 const LEN: usize = 24 + 4 + 4 + 12 + 3;
-
-fn values(seed: u32, n: usize, scale: f32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            ((x >> 8) as f32 / (1 << 24) as f32 - 0.5) * scale
-        })
-        .collect()
-}
 
 fn grads(step: u32) -> Vec<f32> {
     values(step + 100, LEN, 2.0)
@@ -535,49 +524,6 @@ fn slice_groups_give_the_bits_of_an_array() {
     assert_eq!(first_difference(&m, &m2), None);
 }
 
-/// Cuts the whole buffers into parts at the tensor indices `cuts` (ascending), with
-/// [`Optimizer::split`](gradstep::Optimizer::split).
-fn parts<'a, 'b, R: gradstep::Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
-    opt: &gradstep::Optimizer<'a, R, G>,
-    cuts: &[usize],
-    params: &'b mut [f32],
-    grads: &'b [f32],
-    state: &'b mut [f32],
-) -> Vec<gradstep::Part<'b>> {
-    let mut rest = opt.part(0..TENSORS.len(), params, grads, state).unwrap();
-    let mut out = vec![];
-    for &at in cuts {
-        let (a, b) = opt.split(rest, at).unwrap();
-        out.push(a);
-        rest = b;
-    }
-    out.push(rest);
-    out
-}
-
-/// Steps `opt` over `steps` steps in parts cut at `cuts`, taken in reverse order if asked.
-fn step_in_parts<'a, R: gradstep::Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
-    opt: &mut gradstep::Optimizer<'a, R, G>,
-    cuts: &[usize],
-    reverse: bool,
-    steps: u32,
-    w: &mut [f32],
-    s: &mut [f32],
-) {
-    for k in 0..steps {
-        let g = grads(k);
-        let token = opt.begin_step().unwrap();
-        let mut ps = parts(opt, cuts, w, &g, s);
-        if reverse {
-            ps.reverse();
-        }
-        for p in ps {
-            opt.step_part(&token, p).unwrap();
-        }
-        opt.end_step(token).unwrap();
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 4 } else { 200 }, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -598,7 +544,7 @@ proptest! {
                 for k in 0..steps {
                     whole.step(&mut w, &grads(k), &mut s).unwrap();
                 }
-                step_in_parts(&mut sharded, &cuts, reverse, steps, &mut w2, &mut s2);
+                step_in_parts(&mut sharded, &cuts, reverse, steps, grads, &mut w2, &mut s2);
             } else {
                 let set = settings().with_backend(backend);
                 let mut whole = Momentum::new(&TENSORS, groups(&table, &schedule), set).unwrap();
@@ -606,7 +552,7 @@ proptest! {
                 for k in 0..steps {
                     whole.step(&mut w, &grads(k), &mut s).unwrap();
                 }
-                step_in_parts(&mut sharded, &cuts, reverse, steps, &mut w2, &mut s2);
+                step_in_parts(&mut sharded, &cuts, reverse, steps, grads, &mut w2, &mut s2);
             }
             prop_assert_eq!(first_difference(&w2, &w), None, "{:?} {:?}", backend, cuts);
             prop_assert_eq!(first_difference(&s2, &s), None);

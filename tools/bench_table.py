@@ -18,7 +18,7 @@ import re
 import statistics
 import sys
 
-KERNELS = ["momentum", "momentum_wd_ls", "nesterov", "sgd"]
+KERNELS = ["momentum", "momentum_wd_ls", "nesterov", "sgd", "adam", "amsgrad", "adamw"]
 
 
 def rate(root, group, fn, param):
@@ -99,6 +99,17 @@ def main(argv):
         for n in sorted(int(p.name) for p in (root / "paths" / paths[0]).iterdir() if p.name.isdigit()):
             print(f"| {label(n)} | " + " | ".join(f"{rate(root, 'paths', p, str(n)) / 1e9:.2f}" for p in paths) + " |")
         print("(plain momentum, Gelem/s, fastest sample, one block per path)")
+    adam_paths = [k for k in ["adam", "amsgrad", "adamw"] if (root / f"{k}_paths").is_dir()]
+    if adam_paths:
+        backends = [p.name for p in sorted((root / f"{adam_paths[0]}_paths").iterdir())
+                    if p.is_dir() and p.name != "report"]
+        print("\n| kernel | size | " + " | ".join(backends) + " |")
+        print("|---|---|" + "---|" * len(backends))
+        for k in adam_paths:
+            g = f"{k}_paths"
+            for n in sorted(int(p.name) for p in (root / g / backends[0]).iterdir() if p.name.isdigit()):
+                print(f"| {k} | {label(n)} | " + " | ".join(f"{rate(root, g, b, str(n)) / 1e9:.3f}" for b in backends) + " |")
+        print("(Gelem/s, fastest sample, one block per backend; `wide` on x86_64 is SSE2 with the software fused multiply-add)")
     if native:
         print("\n| kernel | size | default Gelem/s | native Gelem/s | default / native |")
         print("|---|---|---|---|---|")

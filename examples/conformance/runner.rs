@@ -12,6 +12,7 @@ use std::fmt;
 use std::num::NonZeroUsize;
 
 use crate::construct::{self, Arg};
+use crate::emulate::emulate;
 use golden::{
     BindError, Bound, Call, DynamicLrCase, Golden, Labeled, LrSpec, ScheduleCase, Trajectory,
 };
@@ -19,8 +20,8 @@ use gradstep::hyper::{GradPrep, MomentumStep};
 use gradstep::lr::dynamic::DynamicLr;
 use gradstep::lr::{LrSchedule, Schedule};
 use gradstep::{
-    Error, Group, Lr, Momentum, MomentumSettings, Optimizer, PastEnd, Rule, Sgd, SgdSettings,
-    Table, Tensor, kernel,
+    Adam, AdamRule, AdamSettings, AdamWSettings, AdamWeightDecay, Error, Group, Lr, Momentum,
+    MomentumSettings, Optimizer, PastEnd, Rule, Sgd, SgdSettings, Table, Tensor, kernel,
 };
 
 /// The outcome of one section of the golden file.
@@ -414,12 +415,21 @@ fn primitive_section(case: Result<golden::Primitive, String>) -> Section {
 
 // ----- optimizer trajectories -----------------------------------------------------------------
 
-/// Per step: the params and every state buffer (each per parameter, in creation order) and the
-/// global step.
-pub type Run = Vec<(Vec<Vec<f32>>, Vec<Vec<Vec<f32>>>, u32)>;
+/// The optimizer after one step: params and every state buffer (each per parameter, in creation
+/// order), the scalars it keeps (Adam's beta powers) and the global step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct After {
+    pub params: Vec<Vec<f32>>,
+    pub state: Vec<Vec<Vec<f32>>>,
+    pub scalars: Vec<f32>,
+    pub global_step: u32,
+}
+
+/// A trajectory as run: the optimizer after each step.
+pub type Run = Vec<After>;
 
 /// The learning rate of a spec at step `k`, as the DESIGN formulas take it.
-fn lr_at(spec: &LrSpec, k: usize) -> Result<f32, String> {
+pub fn lr_at(spec: &LrSpec, k: usize) -> Result<f32, String> {
     Ok(match spec {
         LrSpec::Static(x) => *x as f32,
         LrSpec::List(v) => *v.get(k).ok_or("past the table")? as f32,
@@ -428,6 +438,17 @@ fn lr_at(spec: &LrSpec, k: usize) -> Result<f32, String> {
             .map_err(|e| e.to_string())?
             .lr(k as u32),
     })
+}
+
+/// A trajectory's Adam settings (`K` included).
+fn adam_settings(h: &golden::Hyper) -> AdamSettings {
+    AdamSettings::new()
+        .with_betas(h.beta1, h.beta2)
+        .with_eps(h.eps)
+        .with_nesterov(h.nesterov)
+        .with_amsgrad(h.amsgrad)
+        .with_loss_scale(h.loss_scale)
+        .with_threads(h.threads)
 }
 
 /// Runs a trajectory through gradstep's optimizer, with the trajectory's settings.
@@ -474,13 +495,14 @@ pub fn run_trajectory(t: &Trajectory) -> Result<Run, String> {
         .map_err(|e| format!("gradstep rejected the groups: {e}"))?;
     let fail = |e: Error| format!("gradstep: {e}");
     let h = &t.hyper;
+    let groups = &mut groups[..];
     match t.optimizer {
         golden::Optimizer::Momentum => {
             let settings = MomentumSettings::new(h.momentum)
                 .with_nesterov(h.nesterov)
                 .with_loss_scale(h.loss_scale);
-            let opt = Momentum::new(&tensors, &mut groups[..], settings).map_err(fail)?;
-            replay(t, opt)
+            let opt = Momentum::new(&tensors, groups, settings).map_err(fail)?;
+            replay(t, opt, |_| vec![])
         }
         golden::Optimizer::Sgd => {
             let settings = SgdSettings::default()
@@ -488,17 +510,28 @@ pub fn run_trajectory(t: &Trajectory) -> Result<Run, String> {
                 .with_dampening(h.dampening)
                 .with_nesterov(h.nesterov)
                 .with_loss_scale(h.loss_scale);
-            let opt = Sgd::new(&tensors, &mut groups[..], settings).map_err(fail)?;
-            replay(t, opt)
+            let opt = Sgd::new(&tensors, groups, settings).map_err(fail)?;
+            replay(t, opt, |_| vec![])
         }
-        other => Err(format!("{other:?} is not an optimizer gradstep has")),
+        golden::Optimizer::Adam => {
+            let opt = Adam::new(&tensors, groups, adam_settings(h)).map_err(fail)?;
+            replay(t, opt, |r| r.powers().to_vec())
+        }
+        golden::Optimizer::AdamWeightDecay => {
+            let settings = AdamWSettings::new()
+                .with_betas(h.beta1, h.beta2)
+                .with_eps(h.eps);
+            let opt = AdamWeightDecay::new(&tensors, groups, settings).map_err(fail)?;
+            replay(t, opt, |_| vec![])
+        }
     }
 }
 
-/// Feeds the recorded gradients to `opt`, step by step.
+/// Feeds the recorded gradients to `opt`, step by step; `scalars` reads what the rule keeps.
 fn replay<'a, R: Rule>(
     t: &Trajectory,
     mut opt: Optimizer<'a, R, &mut [Group<'a>]>,
+    scalars: impl Fn(&R) -> Vec<f32>,
 ) -> Result<Run, String> {
     let mut params = t.initial();
     let mut state = vec![0.0f32; opt.state_len()];
@@ -506,89 +539,102 @@ fn replay<'a, R: Rule>(
     for st in &t.steps {
         opt.step(&mut params, &t.flat(&st.grads), &mut state)
             .map_err(|e| format!("gradstep: {e}"))?;
-        let buffers = state
-            .chunks(params.len().max(1))
-            .map(|b| t.unflat(b))
-            .collect();
-        run.push((t.unflat(&params), buffers, opt.global_step()));
+        run.push(After {
+            params: t.unflat(&params),
+            state: state
+                .chunks(params.len().max(1))
+                .map(|b| t.unflat(b))
+                .collect(),
+            scalars: scalars(opt.rule()),
+            global_step: opt.global_step(),
+        });
     }
     Ok(run)
 }
 
-/// The DESIGN formulas, written out independently of gradstep's kernels: MindSpore's momentum
-/// step (§2.2) and SGD step (§2.3) with a static lr used exactly and Nesterov as documented.
-pub fn emulate(t: &Trajectory) -> Result<Run, String> {
-    let h = &t.hyper;
-    let mu = h.momentum as f32;
-    let keep = 1.0 - h.dampening as f32;
-    let unscale = (1.0 / h.loss_scale) as f32;
-    let mut w: Vec<Vec<f32>> = t.params.iter().map(|p| p.initial.clone()).collect();
-    let mut m: Vec<Vec<f32>> = w.iter().map(|p| vec![0.0; p.len()]).collect();
-    let mut run = vec![];
-    for (k, st) in t.steps.iter().enumerate() {
-        for (j, g) in t.groups.iter().enumerate() {
-            let lr = lr_at(&g.lr, k)?;
-            let decay = (g.weight_decay * h.loss_scale) as f32;
-            let decays = g.weight_decay * h.loss_scale > 0.0;
-            for ((w, m), &grad) in w[j].iter_mut().zip(m[j].iter_mut()).zip(&st.grads[j]) {
-                let grad = if decays { *w * decay + grad } else { grad };
-                let grad = if h.loss_scale != 1.0 {
-                    grad * unscale
-                } else {
-                    grad
-                };
-                match t.optimizer {
-                    golden::Optimizer::Momentum => {
-                        *m = *m * mu + grad;
-                        *w = if h.nesterov {
-                            *w - (grad * lr + *m * mu * lr)
-                        } else {
-                            *w - *m * lr
-                        };
-                    }
-                    _ if mu > 0.0 => {
-                        *m = if k == 0 { grad } else { *m * mu + keep * grad };
-                        let u = if h.nesterov { grad + *m * mu } else { *m };
-                        *w -= lr * u;
-                    }
-                    _ => *w -= lr * grad,
-                }
-            }
+/// Expected values after one step: params, state buffers (when recorded), scalars (empty when
+/// not recorded), global step (when recorded).
+struct Expected {
+    params: Vec<Vec<f32>>,
+    state: Option<Vec<Vec<Vec<f32>>>>,
+    scalars: Vec<f32>,
+    global_step: Option<u32>,
+}
+
+impl From<After> for Expected {
+    fn from(a: After) -> Expected {
+        Expected {
+            params: a.params,
+            state: Some(a.state),
+            scalars: a.scalars,
+            global_step: Some(a.global_step),
         }
-        run.push((w.clone(), vec![m.clone()], k as u32 + 1));
     }
-    Ok(run)
 }
-
-/// Expected values after one step: params, state buffers (when recorded), global step (when
-/// recorded).
-type Expected = (Vec<Vec<f32>>, Option<Vec<Vec<Vec<f32>>>>, Option<u32>);
 
 /// Compares a run with expected values: MindSpore's record, or the emulation.
 fn compare_run(ours: &Run, expected: &[Expected]) -> Option<String> {
-    for (k, ((params, state, step), (want_p, want_s, want_step))) in
-        ours.iter().zip(expected).enumerate()
-    {
-        for (i, (p, w)) in params.iter().zip(want_p).enumerate() {
+    for (k, (ours, want)) in ours.iter().zip(expected).enumerate() {
+        for (i, (p, w)) in ours.params.iter().zip(&want.params).enumerate() {
             if let Some(d) = difference(&format!("step {k}, params[{i}]"), p, w) {
                 return Some(d);
             }
         }
-        for (b, (s, w)) in state.iter().zip(want_s.iter().flatten()).enumerate() {
+        for (b, (s, w)) in ours
+            .state
+            .iter()
+            .zip(want.state.iter().flatten())
+            .enumerate()
+        {
             for (i, (s, w)) in s.iter().zip(w).enumerate() {
                 if let Some(d) = difference(&format!("step {k}, state {b}[{i}]"), s, w) {
                     return Some(d);
                 }
             }
         }
-        if want_step.is_some_and(|w| w != *step) {
+        let scalars = difference(&format!("step {k}, scalars"), &ours.scalars, &want.scalars);
+        if let Some(d) = scalars.filter(|_| !want.scalars.is_empty()) {
+            return Some(d);
+        }
+        if want.global_step.is_some_and(|w| w != ours.global_step) {
             return Some(format!(
-                "step {k}: global_step {step}, MindSpore {want_step:?}"
+                "step {k}: global_step {}, MindSpore {:?}",
+                ours.global_step, want.global_step
             ));
         }
     }
     (ours.len() != expected.len())
         .then(|| format!("{} steps against {}", ours.len(), expected.len()))
+}
+
+/// gradstep's semantics where it differs from MindSpore on purpose, and how they were checked:
+/// AMSGrad with Nesterov is refused (DESIGN divergence 7); otherwise the run is compared with the
+/// DESIGN formulas.
+fn own_semantics(t: &Trajectory) -> (Outcome, &'static str) {
+    let h = &t.hyper;
+    if t.optimizer == golden::Optimizer::Adam && h.amsgrad && h.nesterov {
+        let outcome = match AdamRule::new(&adam_settings(h)) {
+            Err(Error::AmsgradWithNesterov) => Outcome::Pass,
+            other => Outcome::Fail(format!("AMSGrad with Nesterov gave {other:?}")),
+        };
+        return (
+            outcome,
+            "gradstep refuses the settings with Error::AmsgradWithNesterov",
+        );
+    }
+    let checked =
+        "with gradstep's semantics compared with values computed from the DESIGN formulas";
+    let outcome = match (run_trajectory(t), emulate(t)) {
+        (Ok(run), Ok(expected)) => {
+            let expected: Vec<Expected> = expected.into_iter().map(Expected::from).collect();
+            match compare_run(&run, &expected) {
+                Some(d) => Outcome::Fail(format!("against the DESIGN formulas: {d}")),
+                None => Outcome::Pass,
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => Outcome::Fail(e),
+    };
+    (outcome, checked)
 }
 
 fn trajectory_section(name: &str, cases: &[Labeled<Trajectory>]) -> Section {
@@ -601,19 +647,24 @@ fn trajectory_section(name: &str, cases: &[Labeled<Trajectory>]) -> Section {
                 continue;
             }
         };
-        if t.groups.iter().any(|g| g.centralize) {
+        // (a) as MindSpore ran it, against its record
+        let (ran, quirks) = t.as_mindspore_ran();
+        if ran.groups.iter().any(|g| g.centralize) {
             s.record(
                 &c.label,
                 Outcome::Skip("gradient centralization: MindSpore's CPU does not run it".into()),
             );
             continue;
         }
-        // (a) as MindSpore ran it, against its record
-        let (ran, quirks) = t.as_mindspore_ran();
         let recorded: Vec<Expected> = t
             .steps
             .iter()
-            .map(|st| (st.params.clone(), st.state.clone(), st.global_step))
+            .map(|st| Expected {
+                params: st.params.clone(),
+                state: st.state.clone(),
+                scalars: st.scalars.clone(),
+                global_step: st.global_step,
+            })
             .collect();
         let outcome = match run_trajectory(&ran) {
             Err(why) => Outcome::Fail(why),
@@ -626,23 +677,10 @@ fn trajectory_section(name: &str, cases: &[Labeled<Trajectory>]) -> Section {
             s.record(&c.label, outcome);
             continue;
         }
-        // (b) gradstep's documented semantics, against the DESIGN formulas
-        let outcome = match (run_trajectory(t), emulate(t)) {
-            (Ok(run), Ok(expected)) => {
-                let expected: Vec<Expected> = expected
-                    .into_iter()
-                    .map(|(p, m, k)| (p, Some(m), Some(k)))
-                    .collect();
-                match compare_run(&run, &expected) {
-                    Some(d) => Outcome::Fail(format!("against the DESIGN formulas: {d}")),
-                    None => Outcome::Pass,
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => Outcome::Fail(e),
-        };
+        // (b) gradstep's documented semantics
+        let (outcome, checked) = own_semantics(t);
         s.notes.push(format!(
-            "{}: bit-exact with MindSpore's record when run as MindSpore ran it ({}); with \
-             gradstep's semantics compared with values computed from the DESIGN formulas",
+            "{}: bit-exact with MindSpore's record when run as MindSpore ran it ({}); {checked}",
             c.label,
             quirks.join("; ")
         ));

@@ -1,7 +1,7 @@
-//! Trains a small network on the UCI handwritten digits with gradstep's Momentum optimizer and
-//! MindSpore's parameter-group strategy, and prints each epoch.
+//! Trains a small network on the UCI handwritten digits with gradstep's Momentum optimizer (or
+//! AdamWeightDecay) and MindSpore's parameter-group strategy, and prints each epoch.
 //!
-//!     cargo run --release --example quickstart
+//!     cargo run --release --example quickstart [-- --optimizer adamw]
 
 mod model;
 
@@ -9,7 +9,8 @@ use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    model::run(|line| println!("{line}"))?;
+    let choice = model::Choice::from_args(std::env::args().skip(1))?;
+    model::run(choice, |line| println!("{line}"))?;
     // the one line that depends on the machine (every other is the same everywhere)
     let backend = gradstep::Backend::selected();
     println!(

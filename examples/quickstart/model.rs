@@ -2,19 +2,19 @@
 //!
 //! A small network on the UCI digits (8×8 images, 10 classes): 64 inputs → dense 32 → LayerNorm
 //! (scale γ, shift β) → ReLU → dense 32 → ReLU → classifier 10, softmax cross-entropy. Its
-//! parameters lie back to back in one flat buffer and are stepped by gradstep's Momentum in four
-//! groups, MindSpore's parameter-group strategy:
+//! parameters lie back to back in one flat buffer and are stepped by gradstep's Momentum (or
+//! AdamWeightDecay) in four groups, MindSpore's parameter-group strategy:
 //!
-//! | group | tensors | learning rate | weight decay | centralized |
+//! | group | tensors | learning rate: Momentum; AdamWeightDecay | weight decay | centralized |
 //! |---|---|---|---|---|
-//! | first layer | `w1` | a `cosine_decay_lr` table, 0.2 → 0.005 | 1e-4 | yes |
-//! | normalization | `gamma`, `beta` | 1e-4 | 0 | — |
-//! | classifier | `wc`, `bc` | 1e-3 | 1e-5 | no |
-//! | default | `b1`, `w2`, `b2` | 0.05 | 0 | no |
+//! | first layer | `w1` | a `cosine_decay_lr` table, 0.2 → 0.005; 0.01 → 0.0005 | 1e-4; 1e-2 | yes |
+//! | normalization | `gamma`, `beta` | 1e-4; 1e-3 | 0 | — |
+//! | classifier | `wc`, `bc` | 1e-3; 1e-3 | 1e-5; 1e-2 | no |
+//! | default | `b1`, `w2`, `b2` | 0.05; 0.005 | 0 | no |
 
 use flate2::read::GzDecoder;
 use gradstep::lr::{Lr, dynamic};
-use gradstep::{Group, Tensor};
+use gradstep::{AdamWSettings, AdamWeightDecay, Group, Optimizer, Rule, Tensor};
 use gradstep::{Momentum, MomentumSettings};
 use std::io::Read;
 
@@ -257,12 +257,51 @@ pub struct Report {
     pub test: usize,
 }
 
+/// The optimizer the quickstart trains with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Choice {
+    /// `nn.Momentum(momentum=0.9)`.
+    Momentum,
+    /// `nn.AdamWeightDecay` with MindSpore's defaults.
+    AdamW,
+}
+
+impl Choice {
+    /// `--optimizer momentum` (the default) or `--optimizer adamw` from the command line.
+    pub fn from_args(mut args: impl Iterator<Item = String>) -> Result<Choice, String> {
+        let mut choice = Choice::Momentum;
+        while let Some(a) = args.next() {
+            choice = match (a.as_str(), args.next().as_deref()) {
+                ("--optimizer", Some("momentum")) => Choice::Momentum,
+                ("--optimizer", Some("adamw")) => Choice::AdamW,
+                _ => {
+                    return Err(format!(
+                        "usage: quickstart [--optimizer momentum|adamw] (got {a})"
+                    ));
+                }
+            };
+        }
+        Ok(choice)
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Choice::Momentum => "Momentum 0.9",
+            Choice::AdamW => "AdamWeightDecay",
+        }
+    }
+}
+
 /// The run as the quickstart prints it, line by line: every line is the same on every machine and
 /// target (gradstep's bits are, and the model's `exp`, `log` and `cos` come from `libm`), which
 /// `tests/quickstart.rs` checks against the README.
-pub fn run(mut line: impl FnMut(String)) -> Result<Report, Box<dyn std::error::Error>> {
+pub fn run(
+    choice: Choice,
+    mut line: impl FnMut(String),
+) -> Result<Report, Box<dyn std::error::Error>> {
     line(format!(
-        "gradstep quickstart: digits 8×8, {INPUTS}-{HIDDEN}-LayerNorm-{HIDDEN}-{CLASSES}, Momentum 0.9 in {} groups",
+        "gradstep quickstart: digits 8×8, {INPUTS}-{HIDDEN}-LayerNorm-{HIDDEN}-{CLASSES}, {} in {} groups",
+        choice.describe(),
         GROUP_NAMES.len()
     ));
     let names: Vec<String> = GROUP_NAMES
@@ -275,7 +314,7 @@ pub fn run(mut line: impl FnMut(String)) -> Result<Report, Box<dyn std::error::E
         "{:>5}  {:>10}  {:>9}  {:>9} {:>9} {:>9} {:>9}",
         "epoch", "train loss", "held-out", "lr[0]", "lr[1]", "lr[2]", "lr[3]"
     ));
-    let report = train(|_, _| {}, |_| {})?;
+    let report = train(choice, |_, _| {}, |_| {})?;
     line(format!(
         "{:>5}  {:>10.4}  {:>8.1}%",
         0,
@@ -308,40 +347,70 @@ pub fn run(mut line: impl FnMut(String)) -> Result<Report, Box<dyn std::error::E
     Ok(report)
 }
 
-/// Trains on 80% of the digits and reports on the held-out 20%; `start` sees the initial loss and
-/// accuracy, `each` sees every epoch.
+/// Trains with `choice` on 80% of the digits and reports on the held-out 20%; `start` sees the
+/// initial loss and accuracy, `each` sees every epoch.
 pub fn train(
+    choice: Choice,
     start: impl FnOnce(f32, f32),
-    mut each: impl FnMut(&Epoch),
+    each: impl FnMut(&Epoch),
 ) -> Result<Report, Box<dyn std::error::Error>> {
     let mut data = load_digits()?;
     let mut rng = Rng::new(0x5eed_1234_abcd_ef01);
     rng.shuffle(&mut data);
     let test = data.split_off(data.len() * 4 / 5);
-    let mut train = data;
+    let train = data;
     let steps_per_epoch = train.len().div_ceil(BATCH) as u32;
 
     // MindSpore's dynamic_lr.cosine_decay_lr for the first layer, one value per step
     let total = EPOCHS * steps_per_epoch;
     let mut first_layer_lr = vec![0.0f32; total as usize];
+    let (from, to) = match choice {
+        Choice::Momentum => (0.2, 0.005),
+        Choice::AdamW => (0.01, 0.0005),
+    };
     dynamic::cosine_decay_lr(
-        0.005,
-        0.2,
+        to,
+        from,
         total,
         steps_per_epoch,
         EPOCHS,
         &mut first_layer_lr,
     )?;
-    let groups = [
-        Group::new(Lr::table(&first_layer_lr)?, 1e-4, true)?,
-        Group::new(Lr::new_static(1e-4)?, 0.0, false)?,
-        Group::new(Lr::new_static(1e-3)?, 1e-5, false)?,
-        Group::new(Lr::new_static(0.05)?, 0.0, false)?,
-    ];
-    let mut opt = Momentum::new(&TENSORS, groups, MomentumSettings::new(0.9))?;
+    let table = Lr::table(&first_layer_lr)?;
+    let data = (train, test, rng);
+    match choice {
+        Choice::Momentum => {
+            let groups = [
+                Group::new(table, 1e-4, true)?,
+                Group::new(Lr::new_static(1e-4)?, 0.0, false)?,
+                Group::new(Lr::new_static(1e-3)?, 1e-5, false)?,
+                Group::new(Lr::new_static(0.05)?, 0.0, false)?,
+            ];
+            let opt = Momentum::new(&TENSORS, groups, MomentumSettings::new(0.9))?;
+            fit(opt, data, start, each)
+        }
+        Choice::AdamW => {
+            let groups = [
+                Group::new(table, 1e-2, true)?,
+                Group::new(Lr::new_static(1e-3)?, 0.0, false)?,
+                Group::new(Lr::new_static(1e-3)?, 1e-2, false)?,
+                Group::new(Lr::new_static(5e-3)?, 0.0, false)?,
+            ];
+            let opt = AdamWeightDecay::new(&TENSORS, groups, AdamWSettings::new())?;
+            fit(opt, data, start, each)
+        }
+    }
+}
 
+/// The training loop, whichever the optimizer: its state is as long as it asks.
+fn fit<'a, R: Rule>(
+    mut opt: Optimizer<'a, R, [Group<'a>; 4]>,
+    (mut train, test, mut rng): (Vec<Sample>, Vec<Sample>, Rng),
+    start: impl FnOnce(f32, f32),
+    mut each: impl FnMut(&Epoch),
+) -> Result<Report, Box<dyn std::error::Error>> {
     let mut params = initial_params(&mut rng);
-    let mut moments = vec![0.0f32; PARAMS];
+    let mut state = vec![0.0f32; opt.state_len()];
     let mut grads = vec![0.0f32; PARAMS];
     let initial_loss = evaluate(&params, &train).0;
     let initial_accuracy = evaluate(&params, &test).1;
@@ -356,7 +425,7 @@ pub fn train(
             for s in batch {
                 loss += backward(&params, s, 1.0 / batch.len() as f32, &mut grads);
             }
-            opt.step(&mut params, &grads, &mut moments)?;
+            opt.step(&mut params, &grads, &mut state)?;
         }
         let e = Epoch {
             epoch,

@@ -3,7 +3,9 @@
 # gradstep, prints the size difference per section and the stack of one step (measured by painting,
 # under QEMU), and exits non-zero when a budget is exceeded:
 #   flash (.text + .rodata + .data) <= 4096 B, static RAM (.data + .bss) == 0 B, stack <= 512 B
-# for one Momentum optimizer of three groups: a table, a fixed lr, and one schedule. The budget
+# for one Momentum optimizer of three groups: a table, a fixed lr, and one schedule; and
+#   flash <= 8192 B, static RAM == 0 B, stack <= 1024 B
+# for an Adam and an AdamWeightDecay optimizer over the same groups. The budget
 # holds for the primary schedule, WarmUpLR; the other five are reported beside it (cosine decay
 # needs `sin` in f64, the decays with `pow` need glibc's powf: MindSpore's bits cost flash).
 #
@@ -29,6 +31,8 @@ SCHEDULES=(warmup inverse cosine exponential natural polynomial)
 FLASH_BUDGET=4096
 RAM_BUDGET=0
 STACK_BUDGET=512
+ADAM_FLASH_BUDGET=8192
+ADAM_STACK_BUDGET=1024
 
 pick() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 && { echo "$t"; return; }; done; echo "missing: $*" >&2; exit 2; }
 SIZE=$(pick arm-none-eabi-size llvm-size)
@@ -97,6 +101,24 @@ echo "(stack: bytes below the caller's stack pointer written during the call; 'w
 check "flash ($PRIMARY)" $flash $FLASH_BUDGET
 check "static RAM ($PRIMARY)" $ram $RAM_BUDGET
 check "stack ($PRIMARY)" "$step_stack" $STACK_BUDGET
+
+# --- Adam and AdamWeightDecay over the same groups ---------------------------------------------------
+echo
+echo "Adam and AdamWeightDecay over the same groups ($PRIMARY schedule), MindSpore's default settings"
+printf '%-16s %7s %7s %7s %7s %9s %7s %7s   budget flash %d, ram %d, stack %d\n' optimizer .text .rodata .data .bss flash ram stack \
+    $ADAM_FLASH_BUDGET $RAM_BUDGET $ADAM_STACK_BUDGET
+for o in adam adamw; do
+    build release "$o" "gradstep,sched-$PRIMARY,opt-$o"
+    read -r t r d b < <(sections "$out/release-$o.elf")
+    st=$(stack release "gradstep,sched-$PRIMARY,opt-$o")
+    f=$(((t + r + d) - (wt + wr + wd)))
+    m=$(((d + b) - (wd + wb)))
+    name=$([[ $o == adam ]] && echo Adam || echo AdamWeightDecay)
+    printf '%-16s %7d %7d %7d %7d %9d %7d %7d\n' "$name" $((t - wt)) $((r - wr)) $((d - wd)) $((b - wb)) $f $m "$st"
+    check "flash ($name)" $f $ADAM_FLASH_BUDGET
+    check "static RAM ($name)" $m $RAM_BUDGET
+    check "stack ($name)" "$st" $ADAM_STACK_BUDGET
+done
 
 # --- every schedule kind as the one schedule ---------------------------------------------------------
 if [[ $QUICK != 1 ]]; then

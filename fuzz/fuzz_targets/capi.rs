@@ -8,10 +8,13 @@
 //! one of two slots), the settings. Lengths never exceed the memory behind a pointer.
 //!
 //! Input: first a setup (tables and schedules, a layout, groups made by `gradstep_group_*` or by
-//! hand, settings, `gradstep_momentum_init` or `gradstep_sgd_init` with an optimizer pointer that
-//! is good, NULL, misaligned, or over the tensors, the groups or the settings), then a sequence of
-//! operations: the kernels, the table fillers, the schedules, every optimizer call (step, begin /
-//! shard / end, lr, set_lr, the lengths, elements, save, restore), values written into the
+//! hand, settings — valid or not: Adam's betas 0, 1 or NaN, `eps` ≤ 0, `K` = 0, AMSGrad with
+//! Nesterov —, `gradstep_momentum_init`, `gradstep_sgd_init`, `gradstep_adam_init` or
+//! `gradstep_adamw_init` with an optimizer pointer that is good, NULL, misaligned, or over the
+//! tensors, the groups or the settings), then a sequence of operations: the kernels (Adam's and
+//! AdamWeightDecay's with a settings struct in the world: written there, init's, in the call
+//! buffers, NULL or misaligned), the table fillers, the schedules, every optimizer call (step,
+//! begin / shard / end, lr, set_lr, the lengths, elements, save, restore), values written into the
 //! buffers, edits of the caller's memory between calls (a tensor's `len`, `rows` or `group`; a
 //! group's `lr_kind`, `table`, `table_len`, `schedule`, `hold_last`, `centralize`, `lr`,
 //! `weight_decay`; a table value), a damaged optimizer struct, and the optimizer moved (copied) to
@@ -20,8 +23,8 @@
 //! The Rust side (`Model`): the Rust optimizer the C one must behave as, rebuilt for each call
 //! from the caller's memory as it is then (the layout, each group's learning-rate source and
 //! centralization), the weight decays and settings given at init, and the state the previous
-//! calls left (step counter, SGD's first-step flag, static learning rates, the planned step), which
-//! it restores from saved bytes. A table whose values the Rust `Table` refuses, or tables of
+//! calls left (step counter, the rule's scalars — SGD's first-step flag, Adam's beta powers —,
+//! static learning rates, the planned step), which it restores from saved bytes. A table whose values the Rust `Table` refuses, or tables of
 //! different lengths, are read through a schedule instead; a group left without tensors by an
 //! edit gets an empty tensor at the end of the layout.
 //!
@@ -40,21 +43,22 @@ mod common;
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::mem::size_of;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::ptr::{addr_of_mut, null, null_mut};
 
 use common::{Reader, assert_bits, assert_same, trace};
 use gradstep::ffi::*;
-use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
+use gradstep::hyper::{AdamStep, AdamWStep, Betas, GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::dynamic;
 use gradstep::lr::schedule::{
     CosineDecayLr, ExponentialDecayLr, InverseDecayLr, NaturalExpDecayLr, PolynomialDecayLr,
     WarmupLr,
 };
 use gradstep::lr::{CosineWarmRestarts, LrSchedule, Schedule, Sequence};
+use gradstep::optim::{AdamRule, AdamWRule, MomentumRule, SgdRule};
 use gradstep::{
-    Backend, Error, Group, Lr, Momentum, MomentumSettings, PastEnd, Sgd, SgdSettings, StepToken,
-    Table, Tensor, reference,
+    Adam, AdamSettings, AdamWSettings, AdamWeightDecay, Backend, Error, Group, Lr, Momentum,
+    MomentumSettings, Param, PastEnd, Sgd, SgdSettings, StepToken, Table, Tensor, reference,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -64,12 +68,16 @@ macro_rules! on {
         match $o {
             Opt::M($x) => $e,
             Opt::S($x) => $e,
+            Opt::A($x) => $e,
+            Opt::W($x) => $e,
         }
     };
 }
 
 #[path = "capi/calls.rs"]
 mod calls;
+#[path = "capi/kernels.rs"]
+mod kernels;
 #[path = "capi/model.rs"]
 mod model;
 #[path = "capi/optimizer.rs"]
@@ -80,6 +88,7 @@ mod setup;
 mod world;
 
 use calls::*;
+use kernels::*;
 use model::*;
 use optimizer::*;
 use setup::*;
@@ -102,7 +111,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         let op = r.u8();
-        let kind = (op & 0x7f) % 21;
+        let kind = (op & 0x7f) % 23;
         let (n_t, n_g) = ctx
             .st
             .as_ref()
@@ -151,10 +160,11 @@ fuzz_target!(|data: &[u8]| {
                 ctx.w.write(TABLES + 4 * i, v);
                 continue;
             }
-            _ => {
+            20 => {
                 opt_op(&mut r, &mut ctx);
                 continue;
             }
+            _ => adam_kernel_call(&mut r, &mut ctx, kind == 22),
         };
         calls += 1;
         let (before, before_groups) = ctx.marked.take().unwrap_or((before, before_groups));

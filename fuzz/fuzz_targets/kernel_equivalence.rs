@@ -1,15 +1,19 @@
 //! Every available kernel backend gives the bits of the scalar reference (NaN by NaN-ness), or
 //! the same error with the buffers untouched; an unavailable backend is rejected without writing.
 //!
-//! Input: op and hyper-parameters (through the public constructors), a shape (length, optional
-//! row count for centralization — 0 is none —, sometimes inconsistent buffer lengths), each
-//! buffer's offset in its allocation, then the values of params, grads and state.
+//! Input: the kernel (first byte mod 4: Momentum, SGD, Adam — plain, Nesterov or AMSGrad —,
+//! AdamWeightDecay), its hyper-parameters (through the public constructors), a shape (length,
+//! optional row count for centralization — 0 is none —, sometimes inconsistent buffer lengths),
+//! each buffer's offset in its allocation, then the values of params, grads and state. Adam's
+//! part is `kernel_equivalence/adam.rs` (lengths past 1000 and `K` kernel threads there).
 //!
 //! Also: the constants `F(wd·L)` and `F(1/L)` of `GradPrep::new` (computed on integers in
 //! gradstep, for FPU-less targets) equal the FPU's `f64` formulas, and the constructors accept
 //! exactly what their documented rules accept.
 #![no_main]
 
+#[path = "kernel_equivalence/adam.rs"]
+mod adam;
 mod common;
 
 use std::num::NonZeroUsize;
@@ -94,14 +98,15 @@ impl Step {
 
 fuzz_target!(|data: &[u8]| {
     let mut r = Reader::new(data);
-    let is_sgd = r.bool();
-    let lr = r.f32_param();
-    let momentum = r.f64_param();
-    let nesterov = r.bool();
-    let dampening = r.f64_param();
-    let first = r.bool();
-    let weight_decay = r.f64_param();
-    let loss_scale = r.f64_param();
+    match r.u8() % 4 {
+        k @ (0 | 1) => momentum_sgd(&mut r, k == 1),
+        k => adam::check(&mut r, k == 3),
+    }
+});
+
+/// `GradPrep::new(weight_decay, loss_scale)`, checked against the FPU's formulas; `None` when it
+/// (rightly) refuses them.
+fn checked_prep(weight_decay: f64, loss_scale: f64) -> Option<GradPrep> {
     let prep = GradPrep::new(weight_decay, loss_scale);
     // the constants are MindSpore's: F(wd·L) and F(1/L) of the f64 products (on the FPU here)
     let want_prep = hardware_prep(weight_decay, loss_scale);
@@ -123,7 +128,19 @@ fuzz_target!(|data: &[u8]| {
             "GradPrep::new({weight_decay:e}, {loss_scale:e}) = {p:?}, the f64 formulas give {w:?}"
         ),
     }
-    let Ok(prep) = prep else {
+    prep.ok()
+}
+
+/// Momentum or SGD (the first byte's low bit).
+fn momentum_sgd(r: &mut Reader, is_sgd: bool) {
+    let lr = r.f32_param();
+    let momentum = r.f64_param();
+    let nesterov = r.bool();
+    let dampening = r.f64_param();
+    let first = r.bool();
+    let weight_decay = r.f64_param();
+    let loss_scale = r.f64_param();
+    let Some(prep) = checked_prep(weight_decay, loss_scale) else {
         return;
     };
     let good = |x: f64| x.is_finite() && x >= 0.0 && (x as f32).is_finite();
@@ -280,4 +297,4 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(Backend::selected().is_available());
     run("selected", None, want);
-});
+}

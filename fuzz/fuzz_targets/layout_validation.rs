@@ -4,20 +4,27 @@
 //! Input: up to 5 groups (static, table or schedule learning rates — a schedule may return
 //! anything, NaN and negative values included —, weight decays, centralization), up to 8 tensors
 //! (lengths, rows — 0 is none —, group indices, sometimes inconsistent or enormous), settings, the
-//! constructor (`Momentum::new` / `Sgd::new` over an array `[Group; N]` or over a `&mut [Group]`),
-//! the buffers' values, then a sequence of operations.
+//! constructor (`Momentum::new` / `Sgd::new` / `Adam::new` / `AdamWeightDecay::new` over an array
+//! `[Group; N]` or over a `&mut [Group]`; Adam's and AdamWeightDecay's own settings — betas,
+//! `eps`, Nesterov, AMSGrad, `K`, valid or not — follow their constructor byte), the buffers'
+//! values (params, every state buffer: 1, 2 or 3, grads; a buffer of more than 256 values repeats
+//! a pattern, `Reader::long_values`), then a sequence of operations.
 //!
 //! Two optimizers are built from the same input: `a` takes whole steps, `b` the same steps in
 //! `Part`s (`begin_step`; `part` over the whole buffers, cut by `split` at random tensors, the
 //! parts updated by `step_part` in a random order; `end_step`). After every operation both hold
-//! the same bits, the same step counter and the same saved state. A whole step also equals the
-//! scalar reference (`gradstep::reference`) applied tensor by tensor with each group's `lr(k)`,
-//! weight decay and centralization.
+//! the same bits, the same step counter, the same rule (Adam's beta powers) and the same saved
+//! state. A whole step also equals the scalar reference (`gradstep::reference`) applied tensor by
+//! tensor with each group's `lr(k)`, weight decay and centralization, and the rule's constants:
+//! Adam's betas, flags and `K` with the beta powers the step uses (`rule().powers()` before it,
+//! each multiplied by `F(β)`), AdamWeightDecay's decoupled `F(wd)`.
 //!
 //! Properties: a constructor accepts exactly the layouts whose tensors name existing groups, whose
-//! rows divide their lengths and whose every group has a tensor; a failed call leaves the buffers,
-//! `global_step()` and every group's `lr()` as they were; `save` then `restore` brings back the
-//! saved step counter, learning rates and state; `restore` of damaged or arbitrary bytes never
+//! rows divide their lengths and whose every group has a tensor, and refuses the settings its
+//! rule's constructor refuses, with that error; a failed call leaves the buffers,
+//! `global_step()`, the rule and every group's `lr()` as they were; `save` then `restore` brings
+//! back the saved step counter, rule (its saved scalars: SGD's first-step flag, Adam's beta
+//! powers), learning rates and state; `restore` of damaged or arbitrary bytes never
 //! panics, changes nothing when it fails, and (the checksum being checked before the header's
 //! fields) refuses damaged bytes as damaged.
 #![no_main]
@@ -32,13 +39,14 @@ use std::num::NonZeroUsize;
 use std::ops::Range;
 
 use common::{Reader, assert_bits, assert_same, trace};
-use gradstep::hyper::{GradPrep, MomentumStep, SgdStep};
+use gradstep::hyper::{AdamStep, AdamWStep, Betas, GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::schedule::{CosineDecayLr, ExponentialDecayLr, PolynomialDecayLr, WarmupLr};
 use gradstep::lr::{LrSchedule, Schedule};
-use gradstep::optim::{MomentumRule, SgdRule};
+use gradstep::optim::{AdamRule, AdamWRule, MomentumRule, SgdRule};
 use gradstep::{
-    Backend, Error, Group, Lr, Momentum, MomentumSettings, Optimizer, Part, PastEnd, Rule,
-    SavedStateProblem, Sgd, SgdSettings, StepToken, Table, Tensor, reference,
+    Adam, AdamSettings, AdamWSettings, AdamWeightDecay, Backend, Error, Group, Lr, Momentum,
+    MomentumSettings, Optimizer, Part, PastEnd, Rule, SavedStateProblem, Sgd, SgdSettings,
+    StepToken, Table, Tensor, reference,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -50,6 +58,76 @@ const MAX_LEN: usize = 4096;
 
 /// The bytes of the saved-state header (format version 2, `src/state.rs`).
 const HEADER: usize = 32;
+
+/// The settings of each constructor, from the same input bytes where they share a field (backend,
+/// loss scale, gradient check; Nesterov and momentum between Momentum and SGD; the betas and
+/// `eps` between Adam and AdamWeightDecay).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) ms: MomentumSettings,
+    pub(crate) ss: SgdSettings,
+    pub(crate) adam: AdamSettings,
+    pub(crate) adamw: AdamWSettings,
+}
+
+/// Adam's and AdamWeightDecay's settings: mostly valid betas and `eps`, a quarter of the time any
+/// (`Reader::beta`, `Reader::eps`); Nesterov, AMSGrad or (rarely) both; `K`.
+fn adam_settings(r: &mut Reader, s: &mut Settings) {
+    let pick = r.u8();
+    let (beta1, beta2, eps) = if pick % 4 == 0 {
+        (r.beta(), r.beta(), r.eps())
+    } else {
+        let b = r.u8() as usize;
+        (
+            [0.9, 0.5, 0.8, 0.1][b & 3],
+            [0.999, 0.75, 0.9999, 0.5][b >> 2 & 3],
+            [1e-8, 1e-6, 1e-3, 0.1][b >> 4 & 3],
+        )
+    };
+    // 0–2 plain, 3–4 Nesterov, 5–6 AMSGrad, 7 both (refused)
+    let flags = r.u8() % 8;
+    let (nesterov, amsgrad) = (matches!(flags, 3 | 4 | 7), flags >= 5);
+    let threads = r.threads();
+    let (loss_scale, check_finite, backend) = (s.ms.loss_scale, s.ms.check_finite, s.ms.backend);
+    s.adam = AdamSettings::new()
+        .with_betas(beta1, beta2)
+        .with_eps(eps)
+        .with_nesterov(nesterov)
+        .with_amsgrad(amsgrad)
+        .with_threads(threads)
+        .with_loss_scale(loss_scale)
+        .with_check_finite(check_finite)
+        .with_backend(backend);
+    s.adamw = AdamWSettings::new()
+        .with_betas(beta1, beta2)
+        .with_eps(eps)
+        .with_check_finite(check_finite)
+        .with_backend(backend);
+    let a = &s.adam;
+    assert_eq!(
+        (
+            [a.beta1, a.beta2, a.eps, a.loss_scale].map(f64::to_bits),
+            (a.nesterov, a.amsgrad, a.threads, a.check_finite, a.backend)
+        ),
+        (
+            [beta1, beta2, eps, loss_scale].map(f64::to_bits),
+            (nesterov, amsgrad, threads, check_finite, backend)
+        ),
+        "Adam's settings builders"
+    );
+    let w = &s.adamw;
+    assert_eq!(
+        (
+            [w.beta1, w.beta2, w.eps].map(f64::to_bits),
+            (w.check_finite, w.backend)
+        ),
+        (
+            [beta1, beta2, eps].map(f64::to_bits),
+            (check_finite, backend)
+        ),
+        "AdamWeightDecay's settings builders"
+    );
+}
 
 /// A learning-rate schedule of the caller's: MindSpore's, or one that returns whatever the input
 /// says (negative, NaN, infinite), which `Lr::at` must catch.
@@ -200,19 +278,28 @@ fn layout_valid(tensors: &[Tensor], n_groups: usize) -> Option<bool> {
     }
 }
 
-/// `Momentum::new` and `Sgd::new` over `groups`, given as an array of `N` groups or as a slice.
+/// The constructor of `kind` (mod 8: 0 Momentum, 1 SGD, 4 Adam, 5 AdamWeightDecay over an array
+/// of `N` groups; 2, 3, 6, 7 the same over a slice): it refuses what its rule refuses, with the
+/// rule's error, and accepts exactly the valid layouts; then the twins.
 fn build<const N: usize>(
     r: &mut Reader,
     tensors: &[Tensor],
     groups: &[Group<'_>],
     kind: u8,
-    settings: &(MomentumSettings, SgdSettings),
+    settings: &Settings,
 ) {
     let valid = layout_valid(tensors, groups.len());
-    let (ms, ss) = *settings;
-    let check = |got: &Result<(), Error>| {
+    let check = |got: &Result<(), Error>, rule: Result<(), Error>| {
         if trace() {
-            eprintln!("constructor {kind}: {got:?} (layout valid: {valid:?})");
+            eprintln!("constructor {kind}: {got:?} (layout valid: {valid:?}, rule {rule:?})");
+        }
+        if let Err(e) = rule {
+            assert_eq!(
+                *got,
+                Err(e),
+                "a constructor refused its settings differently"
+            );
+            return;
         }
         match (got, valid) {
             (Ok(()), Some(false)) => panic!("a constructor accepted an invalid layout"),
@@ -229,59 +316,31 @@ fn build<const N: usize>(
             _ => {}
         }
     };
-    match kind {
-        0 | 1 => {
-            let arr: [Group<'_>; N] = groups.try_into().expect("N groups");
-            if kind == 1 {
-                let got = Sgd::new(tensors, arr, ss).map(|_| ());
-                check(&got);
-                let (Ok(mut a), Ok(mut b)) =
-                    (Sgd::new(tensors, arr, ss), Sgd::new(tensors, arr, ss))
+    // `$new` over the groups as an array or a slice, `$rule` its rule's constructor
+    macro_rules! twins {
+        ($new:path, $s:expr, $rule:expr) => {{
+            let rule = $rule.map(|_| ());
+            if kind % 4 < 2 {
+                let arr: [Group<'_>; N] = groups.try_into().expect("N groups");
+                let got = $new(tensors, arr, $s).map(|_| ());
+                check(&got, rule);
+                let (Ok(mut a), Ok(mut b)) = ($new(tensors, arr, $s), $new(tensors, arr, $s))
                 else {
                     return;
                 };
                 drive(r, settings, &mut a, &mut b);
             } else {
-                let got = Momentum::new(tensors, arr, ms).map(|_| ());
-                check(&got);
-                let (Ok(mut a), Ok(mut b)) = (
-                    Momentum::new(tensors, arr, ms),
-                    Momentum::new(tensors, arr, ms),
-                ) else {
-                    return;
-                };
-                drive(r, settings, &mut a, &mut b);
-            }
-        }
-        _ => {
-            let mut ga = groups.to_vec();
-            let mut gb = groups.to_vec();
-            let before = format!("{ga:?}");
-            if kind == 2 {
-                match Momentum::new(tensors, &mut ga[..], ms) {
+                let mut ga = groups.to_vec();
+                let mut gb = groups.to_vec();
+                let before = format!("{ga:?}");
+                match $new(tensors, &mut ga[..], $s) {
                     Ok(mut a) => {
-                        check(&Ok(()));
-                        let mut b = Momentum::new(tensors, &mut gb[..], ms).expect("twin");
+                        check(&Ok(()), rule);
+                        let mut b = $new(tensors, &mut gb[..], $s).expect("twin");
                         drive(r, settings, &mut a, &mut b);
                     }
                     Err(e) => {
-                        check(&Err(e));
-                        assert_eq!(
-                            format!("{ga:?}"),
-                            before,
-                            "a failed constructor changed the groups"
-                        )
-                    }
-                }
-            } else {
-                match Sgd::new(tensors, &mut ga[..], ss) {
-                    Ok(mut a) => {
-                        check(&Ok(()));
-                        let mut b = Sgd::new(tensors, &mut gb[..], ss).expect("twin");
-                        drive(r, settings, &mut a, &mut b);
-                    }
-                    Err(e) => {
-                        check(&Err(e));
+                        check(&Err(e), rule);
                         assert_eq!(
                             format!("{ga:?}"),
                             before,
@@ -290,7 +349,17 @@ fn build<const N: usize>(
                     }
                 }
             }
-        }
+        }};
+    }
+    match kind % 8 {
+        0 | 2 => twins!(Momentum::new, settings.ms, MomentumRule::new(&settings.ms)),
+        1 | 3 => twins!(Sgd::new, settings.ss, SgdRule::new(&settings.ss)),
+        4 | 6 => twins!(Adam::new, settings.adam, AdamRule::new(&settings.adam)),
+        _ => twins!(
+            AdamWeightDecay::new,
+            settings.adamw,
+            AdamWRule::new(&settings.adamw)
+        ),
     }
 }
 
@@ -350,12 +419,19 @@ fuzz_target!(|data: &[u8]| {
         ),
         "the settings' builders"
     );
-    let settings = (ms, ss);
-
-    if trace() {
-        eprintln!("tensors: {tensors:?}; {ms:?}; {ss:?}");
+    let mut settings = Settings {
+        ms,
+        ss,
+        adam: AdamSettings::new(),
+        adamw: AdamWSettings::new(),
+    };
+    let kind = r.u8() % 8;
+    if kind >= 4 {
+        adam_settings(&mut r, &mut settings);
     }
-    let kind = r.u8() % 4;
+    if trace() {
+        eprintln!("tensors: {tensors:?}; {settings:?}");
+    }
     match groups.len() {
         0 => build::<0>(&mut r, &tensors, &groups, kind, &settings),
         1 => build::<1>(&mut r, &tensors, &groups, kind, &settings),

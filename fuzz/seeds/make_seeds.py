@@ -139,12 +139,112 @@ KERNEL = {
                            moderate(ramp(17) + ramp(16) + ramp(17))),
 }
 
+# Adam and AdamWeightDecay (kernel byte 2 and 3): lr, β1, β2, eps, then Adam: weight decay, loss
+# scale, K, flags (bit 0 Nesterov, bit 1 AMSGrad), the two beta powers; AdamWeightDecay: weight
+# decay. Then the shape, length mismatch, offsets (u32: five nibbles), raw flag, params, grads,
+# m, v, v̂ (empty without AMSGrad); a buffer of more than 256 values is a pattern (count byte,
+# then 1 + count % 61 values, repeated).
+
+def beta(v):
+    """`Reader::beta`: 0.9 and 0.999 by tag, else `f64_param`."""
+    if v == 0.9:
+        return u8(0)
+    if v == 0.999:
+        return u8(1)
+    return u8(5) + f64p(v)
+
+
+def eps(v):
+    """`Reader::eps`: 1e-8 and 1e-6 by tag, else `f64_param`."""
+    return {1e-8: u8(0), 1e-6: u8(1)}.get(v) or u8(5) + f64p(v)
+
+
+def threads(k):
+    """`Reader::threads`: 0, or K in 1..=4."""
+    return u8(0) if k == 0 else u8(k + 3)
+
+
+def power(k=0):
+    """`Reader::power`: F(β) multiplied in k more times (the power of step k)."""
+    return u8(0) if k == 0 else u8(2) + flag(0) + u8(k)
+
+
+def adam_kernel(lr, b1, b2, e, wd, scale, k, nest, ams, p1, p2, shape, mismatch, offsets, is_raw,
+                vals):
+    return (u8(2) + f32p(lr) + beta(b1) + beta(b2) + eps(e) + f64p(wd) + f64p(scale) + threads(k)
+            + u8(nest | ams << 1) + power(p1) + power(p2) + shape + u8(mismatch) + u32(offsets)
+            + flag(is_raw) + vals)
+
+
+def adamw_kernel(lr, b1, b2, e, wd, shape, mismatch, offsets, is_raw, vals):
+    return (u8(3) + f32p(lr) + beta(b1) + beta(b2) + eps(e) + f64p(wd) + shape + u8(mismatch)
+            + u32(offsets) + flag(is_raw) + vals)
+
+
+def long(n, rows=0):
+    """1000..=1100 values (MindSpore's split at K ≥ 2), or any n below 4201; rows: an index into
+    [0, 0, 1, 2, 3, 4, 5, 8]."""
+    if 1000 <= n <= 1100:
+        return u8(5) + u8(n - 1000) + u8(rows)
+    return u8(7) + u16(n) + u8(rows)
+
+
+def amatrix(rows, cols):
+    """Adam's rows × cols shape."""
+    return u8(3) + u8(rows - 1) + u8(cols)
+
+
+def pattern(vals):
+    """A buffer of more than 256 values: its pattern."""
+    return u8(len(vals) - 1) + moderate(vals)
+
+
+KERNEL.update({
+    # Adam's first step, MindSpore's defaults, lr 1e-3, 45 values (body 40, tail 5)
+    "adam-plain": adam_kernel(1e-3, 0.9, 0.999, 1e-8, 0.0, 1.0, 1, 0, 0, 0, 0, plain(45), 0, 0, 0,
+                              moderate(ramp(45) + ramp(45, 0.5) + [0.0] * 45 + [0.0] * 45)),
+    # Nesterov at step 3, K = 2, 1003 values: two chunks of 502 and 501 (tails 496–501, 998–1002)
+    "adam-nesterov-k2-1003": adam_kernel(0.01, 0.9, 0.999, 1e-8, 0.0, 1.0, 2, 1, 0, 3, 3,
+                                         long(1003), 0, 0x12345, 0,
+                                         pattern(ramp(14)) + pattern(ramp(13, 0.5))
+                                         + pattern(ramp(11, 0.1)) + pattern([0.25, 0.5, 0.125])),
+    # K = 4 over 2500 values: three chunks (834, 834, 832); weight decay and loss scale 128
+    "adam-k4-2500": adam_kernel(0.01, 0.5, 0.75, 1e-3, 1e-4, 128.0, 4, 0, 0, 7, 7, long(2500), 0,
+                                0x00304, 0, pattern(ramp(17)) + pattern(ramp(19, 64.0))
+                                + pattern(ramp(5, 0.1)) + pattern([0.5, 0.25])),
+    # AMSGrad, weight decay 1e-4, loss scale 128, 4 centralized rows of 13, K = 3, misaligned
+    "amsgrad-decay-scale-centralize": adam_kernel(
+        0.1, 0.9, 0.999, 1e-8, 1e-4, 128.0, 3, 0, 1, 5, 5, amatrix(4, 13), 0, 0x51a2b, 0,
+        moderate(ramp(52) + ramp(52, 64.0) + ramp(52, 0.1) + [0.5] * 52 + [0.25] * 26 + [1.0] * 26)),
+    # every special bit pattern in raw mode, Nesterov, rows of 4
+    "adam-specials-raw": adam_kernel(0.5, 0.5, 0.5, 1e-6, 0.5, 2.0, 1, 1, 0, 1, 1, amatrix(3, 4), 0,
+                                     0x000f2, 1, raw(SPECIALS + SPECIALS[::-1] + SPECIALS[3:]
+                                                     + SPECIALS[:3])),
+    # a v̂ given without AMSGrad: LengthMismatch, nothing written
+    "adam-vhat-without-amsgrad": adam_kernel(0.1, 0.9, 0.999, 1e-8, 0.0, 1.0, 1, 0, 0, 0, 0,
+                                             plain(9), 254, 0, 0, moderate(ramp(37))),
+    # AMSGrad with Nesterov: refused by AdamStep::new
+    "amsgrad-nesterov": adam_kernel(0.1, 0.9, 0.999, 1e-8, 0.0, 1.0, 1, 1, 1, 0, 0, plain(9), 0, 0,
+                                    0, b""),
+    # AdamWeightDecay, weight decay 0.01, 3 centralized rows of 11
+    "adamw-decay-centralize": adamw_kernel(1e-3, 0.9, 0.999, 1e-6, 0.01, amatrix(3, 11), 0, 0x0321,
+                                           0, moderate(ramp(33) + ramp(33, 0.5) + ramp(33, 0.1)
+                                                       + [0.25] * 33)),
+    # AdamWeightDecay over 1003 values (no split: the same formula everywhere)
+    "adamw-1003": adamw_kernel(0.01, 0.5, 0.75, 1e-3, 0.1, long(1003, rows=2), 0, 0, 0,
+                               pattern(ramp(23)) + pattern(ramp(7, 0.5)) + pattern(ramp(9, 0.1))
+                               + pattern([0.5, 0.25, 1.0])),
+})
+
 
 # ----- layout_validation -----------------------------------------------------------------------
 # n_groups, each group (kind, lr f64, lr f32, table, hold_last, schedule, weight decay, centralize),
 # n_tensors, each tensor (group byte, kind, sizes), backend, momentum, nesterov, loss scale,
 # check_finite, dampening, constructor (0 Momentum over an array of groups, 1 SGD over an array,
-# 2 Momentum over a slice, 3 SGD over a slice), then raw flag, params, state, grads, operations.
+# 2 Momentum over a slice, 3 SGD over a slice, 4 Adam over an array, 5 AdamWeightDecay over an
+# array, 6 Adam over a slice, 7 AdamWeightDecay over a slice; Adam's and AdamWeightDecay's own
+# settings follow), then raw flag, params, state (every buffer), grads (a buffer of more than 256
+# values: `pattern`), operations.
 
 def group(kind, lr64=0.1, lr32=0.1, table=(), hold_last=0, source=None, wd=0.0, centralize=0):
     """kind: 0 Lr::new_static(lr64), 1 Lr::Static(lr32), 2 Lr::table, 3 Table with PastEnd,
@@ -171,6 +271,28 @@ def mat(rows, cols):
 def settings(backend=0, mom=0.9, nest=0, scale=1.0, check=0, damp=0.0):
     """backend: an index into Backend::ALL (0 scalar, 1 wide, 2 avx2, 3 avx512)."""
     return u8(backend) + f64p(mom) + flag(nest) + f64p(scale) + flag(check) + f64p(damp)
+
+
+def adam_settings(b1=0, b2=0, e=0, flags=0, k=1):
+    """Adam's and AdamWeightDecay's settings after their constructor byte, typical values by
+    index: β1 [0.9, 0.5, 0.8, 0.1], β2 [0.999, 0.75, 0.9999, 0.5], eps [1e-8, 1e-6, 1e-3, 0.1];
+    flags 0 plain, 3 Nesterov, 5 AMSGrad, 7 both (refused); K."""
+    return u8(1) + u8(b1 | b2 << 2 | e << 4) + u8(flags) + threads(k)
+
+
+def adam_settings_any(b1, b2, e, flags=0, k=1):
+    """Any betas and eps (`Reader::beta`, `Reader::eps`)."""
+    return u8(0) + beta(b1) + beta(b2) + eps(e) + u8(flags) + threads(k)
+
+
+def lvec(n, rows=0):
+    """A tensor of any length n (kind 2: u64 length, u64 rows, 0 for none)."""
+    return u8(0) + u8(2) + u64(n) + u64(rows)
+
+
+def edit_power(which, bits):
+    """Restore of the saved bytes with beta power `which` (0, 1) set to `bits`, checksum fixed."""
+    return u8(6) + u8(2) + u8(3) + u8(which) + u32(bits)
 
 
 def cuts(*splits, rotate=0, reverse=0):
@@ -245,6 +367,81 @@ LAYOUT = {
     ),
 }
 
+
+ADAM_LAYOUT_TENSORS = u8(4) + mat(2, 8) + vector(20) + vector(5) + mat(3, 4)   # 53 values
+ADAM_LAYOUT_GROUPS = (u8(3) + group(0, lr64=0.01, wd=1e-4, centralize=1)
+                      + group(3, table=(0.01, 0.005, 0.002), hold_last=1, wd=0.01)
+                      + group(4, source=cosine_source(0.0, 0.01, 6)))
+
+LAYOUT.update({
+    # Adam (Nesterov, K = 2, loss scale 128, on AVX2) over an array of three groups: whole steps
+    # and steps in parts, save / step / set_lr / restore (the beta powers come back), a restore
+    # with beta1_power set to 0.5, the next learning rates
+    "adam-three-groups": (
+        ADAM_LAYOUT_GROUPS + ADAM_LAYOUT_TENSORS
+        + settings(backend=2, scale=128.0) + u8(4) + adam_settings(flags=3, k=2)
+        + flag(0) + moderate(ramp(53)) + moderate([0.0] * 106) + moderate(ramp(53, 0.5))
+        + u8(0) + cuts() + u8(1) + cuts((0, 2), (1, 1), reverse=1)
+        + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.05)
+        + edit_power(0, 0x3F000000) + u8(0) + cuts((0, 3)) + u8(8)
+    ),
+    # AMSGrad over a slice of groups (β 0.5 / 0.75, eps 1e-3): steps, wrong lengths (the state is
+    # three buffers), parts out of order, a stale token
+    "amsgrad-slice-parts": (
+        ADAM_LAYOUT_GROUPS + ADAM_LAYOUT_TENSORS
+        + settings(backend=1) + u8(6) + adam_settings(1, 1, 2, flags=5, k=1)
+        + flag(0) + moderate(ramp(53)) + moderate([0.0] * 159) + moderate(ramp(53, 0.25))
+        + step_ops(2)
+        + u8(3) + u8(2) + u8(1) + flag(0)                  # state two values short
+        + u8(3) + u8(2) + u8(0) + flag(1)                  # state one value too long
+        + u8(7) + u8(1) + u8(3) + u8(0) + u8(0) + u8(1) + flag(0)  # a part of tensors 1..3
+        + u8(7) + u8(0) + u8(2) + u8(0) + u8(1) + flag(1)  # then a stale token
+        + u8(0) + cuts((0, 1), (0, 1), rotate=1)
+        + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.1)
+    ),
+    # AdamWeightDecay over an array: decoupled decay 0.01 in two groups, centralization (which it
+    # honours), save and restore
+    "adamw-three-groups": (
+        ADAM_LAYOUT_GROUPS + ADAM_LAYOUT_TENSORS
+        + settings(backend=3) + u8(5) + adam_settings(0, 0, 1)
+        + flag(0) + moderate(ramp(53)) + moderate([0.0] * 106) + moderate(ramp(53, 0.5))
+        + step_ops(2) + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.05) + step_ops(1)
+        + u8(6) + u8(1) + u16(40) + u8(0x10)               # a damaged byte: refused
+    ),
+    # AdamWeightDecay over a slice, a weight decay of −0 (no decay, as MindSpore's flag says),
+    # −0 params and moments
+    "adamw-neg-zero-decay": (
+        u8(1) + group(0, lr64=0.1, wd="-0")
+        + u8(1) + vector(12)
+        + settings() + u8(7) + adam_settings(1, 1, 2)
+        + flag(1) + raw([0x80000000] * 12 + [0x80000000] * 12 + [0] * 12 + SPECIALS)
+        + step_ops(3)
+    ),
+    # Adam (Nesterov), K = 2, one tensor of 1003 values: MindSpore's split into two chunks; over
+    # six steps some of the elements whose formula K changes (496–501, 998, 999) change bits
+    "adam-k2-1003": (
+        u8(1) + group(0, lr64=0.01)
+        + u8(1) + lvec(1003)
+        + settings() + u8(4) + adam_settings(flags=3, k=2)
+        + flag(0) + pattern(ramp(29)) + pattern([0.0]) + pattern(ramp(31, 0.5))
+        + step_ops(6)
+    ),
+    # settings the rules refuse: F(β1) of 1, AMSGrad with Nesterov, K = 0
+    "adam-refused-beta-one": (
+        u8(1) + group(0) + u8(1) + vector(4) + settings() + u8(4)
+        + adam_settings_any(1.0, 0.999, 1e-8)
+    ),
+    "adam-refused-amsgrad-nesterov": (
+        u8(1) + group(0) + u8(1) + vector(4) + settings() + u8(6) + adam_settings(flags=7)
+    ),
+    "adam-refused-threads-zero": (
+        u8(1) + group(0) + u8(1) + vector(4) + settings() + u8(4) + adam_settings(k=0)
+    ),
+    "adamw-refused-eps": (
+        u8(1) + group(0) + u8(1) + vector(4) + settings() + u8(5)
+        + adam_settings_any(0.9, 0.999, 1e-46)
+    ),
+})
 
 # ----- schedules -------------------------------------------------------------------------------
 # items: kind byte (0 schedule, 1 warm restarts, 2 warm-up then, 3 sequence, 4 nested, 5 table)
@@ -331,18 +528,31 @@ OPT = {"null": 0, "misaligned": 1, "over-groups": 2, "over-tensors": 3, "over-se
 
 
 def capi_setup(tensors, groups, sgd=0, mom=0.9, nest=0, scale=1.0, check=0, backend=0, damp=0.0,
-               opt="slot", table=(0.1, 0.05, 0.02, 0.01), settings=2):
+               opt="slot", table=(0.1, 0.05, 0.02, 0.01), settings=2, rule=None, adam=b""):
     """tensors, groups: encoded; opt: where the optimizer struct is (OPT); settings: 0 NULL,
-    1 misaligned, 2 good."""
+    1 misaligned, 2 good; rule: 0 Momentum, 1 SGD (the default from `sgd`), 2 Adam,
+    3 AdamWeightDecay, whose own fields are `adam` (capi_adam)."""
+    rule = (1 if sgd else 0) if rule is None else rule
     out = u8(len(table)) + b"".join(f32p(v) for v in table)
     out += CAPI_SCHEDS
     out += bytes(range(32))                                                    # a damaged schedule
     out += u8(len(tensors)) + b"".join(tensors)
     out += u8(len(groups)) + b"".join(groups)
-    out += flag(sgd) + f64p(mom) + cflag(nest) + f64p(scale) + cflag(check) + u8(backend) + f64p(damp)
+    out += u8(rule) + f64p(mom) + cflag(nest) + f64p(scale) + cflag(check) + u8(backend) + f64p(damp)
+    out += adam
     # the optimizer; all tensors (not NULL), all groups (not NULL); the settings
     out += u8(OPT[opt]) + u8(1) + u8(1) + u8(1) + u8(1) + u8(settings)
     return out
+
+
+def capi_adam(b1=0, b2=0, e=0, ams=0, k=1, any_values=None):
+    """Adam's fields (`adam_fields` in capi/model.rs): typical betas and eps by index (as
+    adam_settings), or `any_values` = (β1, β2, eps) through `Reader::beta`/`eps`; ams: 0 off, 1 on
+    (Nesterov off), ('any', flag) an AMSGrad flag with the Nesterov field as given; K."""
+    out = u8(1) + u8(b1 | b2 << 2 | e << 4) if any_values is None else (
+        u8(0) + beta(any_values[0]) + beta(any_values[1]) + eps(any_values[2]))
+    out += u8(ams) if ams in (0, 1) else u8(3) + cflag(ams[1])
+    return out + threads(k)
 
 
 def ctensor_vec(n, grp):
@@ -442,6 +652,20 @@ def query(sub, g=0, out=loc("aligned", 64), *more):
     """0 lr(g), 1 set_lr(g, f64), 2 global_step, 3 len, 4 elements(g, end; out2), 5 saved_len,
     6 state_len."""
     return op(12, out, u8(g), u8(sub), *more)
+
+
+def adam_kernel_op(adamw, fields, n, scale=1.0, nest=0, set_at=4, set_off=0, base=0, rows=0,
+                   lr=1e-3, wd=0.0, backend=0, p1=0, p2=0):
+    """gradstep_kernel_adam (or _adamw): Adam's fields, loss scale, Nesterov, check_finite,
+    backend field; where the settings are (0 NULL, 1 misaligned, 2 init's, 3 in the call buffers
+    at 8·set_off, 4 written to the scratch area); n values back to back at 4·base bytes (the state
+    2·n or 3·n); rows (0 none); lr, weight decay, the backend id; the beta powers of step p1, p2."""
+    out = op(22 if adamw else 21, fields, f64p(scale), cflag(nest), cflag(0), u8(0), u8(set_at))
+    if set_at == 3:
+        out += u16(set_off)
+    out += canonical_len(n, base=base)
+    out += u8(0) if rows == 0 else u8(2) + u8(rows - 1)
+    return out + f32p(lr) + f64p(wd) + u8(backend) + power(p1) + power(p2)
 
 
 THREE = [ctensor_mat(2, 4, 0), ctensor_vec(5, 1), ctensor_mat(3, 2, 2)]
@@ -598,6 +822,62 @@ CAPI = {
         + with_opt(12, 1, loc("aligned", 64), u8(0), u8(2))
         + MOVE + step_op() + query(2)
     ),
+    # Adam (Nesterov, K = 2, loss scale 128) over three tensors in three groups: steps, the state
+    # length (2·len), save, a step, restore (the beta powers come back), a sharded step
+    "adam-optimizer": (
+        capi_setup(THREE, THREE_GROUPS, rule=2, nest=1, scale=128.0, adam=capi_adam(k=2))
+        + fill(0, ramp(38, 0.5))
+        + step_op() + step_op() + query(6) + query(5)
+        + save_op() + step_op() + restore_op()
+        + op(9, loc("aligned", 2048)) + shard_op(1, 3) + shard_op(0, 1) + op(11, u8(3))
+        + step_op(state=254) + query(2)
+    ),
+    # AMSGrad (three state buffers, 3·len), β 0.5 / 0.75, eps 1e-3: steps, a damaged restore, a
+    # shard, the optimizer moved
+    "amsgrad-optimizer": (
+        capi_setup(THREE, THREE_GROUPS, rule=2, backend=1, adam=capi_adam(1, 1, 2, ams=1))
+        + fill(0, ramp(38, 0.25))
+        + step_op() + query(6) + save_op() + step_op() + restore_op(damage_at=40) + restore_op()
+        + op(9, loc("aligned", 2048)) + shard_op(0, 3) + op(11, u8(3)) + MOVE + step_op()
+    ),
+    # AdamWeightDecay: decoupled decay per group, set_lr, save and restore
+    "adamw-optimizer": (
+        capi_setup(THREE, [cgroup_static(0.01, wd=0.01, centralize=1), cgroup_table(0, 4, wd=0.1),
+                           cgroup_schedule(4)], rule=3, backend=2, adam=capi_adam(0, 0, 1))
+        + fill(0, ramp(38, 0.5))
+        + step_op() + query(1, 0, loc("aligned", 64), f64p(0.05)) + step_op() + query(6)
+        + save_op() + step_op() + restore_op() + step_op()
+    ),
+    # the Adam kernels: plain, AMSGrad (its three state buffers), Nesterov with rows, on each
+    # backend id; settings NULL, misaligned, init's, in the call buffers; bad settings; AdamW
+    "adam-kernels": (
+        capi_setup([], [], opt="null")
+        + fill(0, ramp(240, 0.5))
+        + adam_kernel_op(False, capi_adam(k=1), 45, backend=1)
+        + adam_kernel_op(False, capi_adam(ams=1, k=3), 40, base=2, backend=2, p1=4, p2=4,
+                         wd=1e-4, scale=128.0)
+        + adam_kernel_op(False, capi_adam(k=2), 36, nest=1, rows=4, backend=3, p1=1, p2=1)
+        + adam_kernel_op(False, capi_adam(1, 1, 2), 33, backend=4, lr=0.1)
+        + adam_kernel_op(False, capi_adam(), 20, set_at=0)
+        + adam_kernel_op(False, capi_adam(), 20, set_at=1)
+        + adam_kernel_op(False, capi_adam(), 20, set_at=2)
+        + adam_kernel_op(False, capi_adam(), 20, set_at=3, set_off=30)
+        + adam_kernel_op(False, capi_adam(any_values=(0.0, 0.999, 1e-8)), 20)
+        + adam_kernel_op(False, capi_adam(ams=("any", 1)), 20, nest=1)
+        + adam_kernel_op(False, capi_adam(k=0), 20)
+        + adam_kernel_op(True, capi_adam(), 40, wd=0.01, backend=2, rows=5)
+        + adam_kernel_op(True, capi_adam(any_values=(0.9, float("nan"), 1e-6)), 40)
+        + adam_kernel_op(True, capi_adam(any_values=(0.9, 0.999, -0.0)), 40)
+    ),
+    # init refuses Adam's and AdamWeightDecay's bad settings, before the groups
+    "adam-init-beta-one": capi_setup([ctensor_vec(4, 0)], [cgroup_static(-1.0)], rule=2,
+                                     adam=capi_adam(any_values=(1.0, 0.999, 1e-8))),
+    "adam-init-amsgrad-nesterov": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], rule=2,
+                                             nest=1, adam=capi_adam(ams=("any", 1))),
+    "adam-init-threads-zero": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], rule=2,
+                                         adam=capi_adam(k=0)),
+    "adamw-init-eps": capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)], rule=3,
+                                 adam=capi_adam(any_values=(0.9, 0.999, 0.0))),
 }
 
 # Inputs on which fuzzing found bugs, re-encoded in the current input format (all fixed but where

@@ -96,14 +96,17 @@ typedef struct {
     const uint32_t *steps, *values;
 } golden_schedule;
 
-/** One trajectory: `optimizer` 1 Momentum, 2 SGD; the layout and groups; the recorded values as
- *  float bits, `len` per step (state: each state buffer's `len` values in turn). */
+/** One trajectory: `optimizer` 1 Momentum, 2 SGD, 3 Adam, 4 AdamWeightDecay; the settings (each
+ *  optimizer reads its own); the layout and groups; the recorded values as float bits, `len` per
+ *  step (state: each state buffer's `len` values in turn). */
 typedef struct {
     const char *name;
     const char *quirks;
     uint32_t optimizer;
     double momentum, dampening, loss_scale;
     uint32_t nesterov;
+    double beta1, beta2, eps;
+    uint32_t amsgrad, threads;
     size_t n_tensors;
     const gradstep_tensor *tensors;
     size_t n_groups;
@@ -210,7 +213,8 @@ pub fn render(source: &str, golden: &Golden, cases: &[Trajectory]) -> Result<Str
         let kind = match t.optimizer {
             Optimizer::Momentum => 1,
             Optimizer::Sgd => 2,
-            other => return Err(format!("{}: {other:?} is not in the C test yet", t.name)),
+            Optimizer::Adam => 3,
+            Optimizer::AdamWeightDecay => 4,
         };
         let (tensors, groups) = t.layout();
         let len = t.len();
@@ -310,15 +314,20 @@ pub fn render(source: &str, golden: &Golden, cases: &[Trajectory]) -> Result<Str
         }
         writeln!(
             w,
-            "#define GOLDEN_{id} {{\"{}\", \"{}\", {kind}, {}, {}, {}, {}, {}, golden_{id}_tensors, {}, \
-             golden_{id}_groups, {len}, {}, {buffers}, golden_{id}_initial, golden_{id}_grads, \
-             golden_{id}_params_after, golden_{id}_state_after}}",
+            "#define GOLDEN_{id} {{\"{}\", \"{}\", {kind}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, \
+             golden_{id}_tensors, {}, golden_{id}_groups, {len}, {}, {buffers}, golden_{id}_initial, \
+             golden_{id}_grads, golden_{id}_params_after, golden_{id}_state_after}}",
             t.name,
             quirks.join("; "),
             c_double(t.hyper.momentum),
             c_double(t.hyper.dampening),
             c_double(t.hyper.loss_scale),
             t.hyper.nesterov as u32,
+            c_double(t.hyper.beta1),
+            c_double(t.hyper.beta2),
+            c_double(t.hyper.eps),
+            t.hyper.amsgrad as u32,
+            t.hyper.threads,
             tensors.len(),
             groups.len(),
             steps.len(),

@@ -5,11 +5,11 @@
 use core::ops::Range;
 
 use super::groups::CGroup;
-use super::optimizer::{COptimizer, Data, MOMENTUM, SGD, arrays, base, read, with_core};
+use super::optimizer::{COptimizer, Data, arrays, base, read, with_core};
 use super::ptr::{Regions, check, check_buffer, put, slice, slice_mut};
 use super::status::{Status, status};
 use crate::layout;
-use crate::optim::{MomentumRule, Part, SgdRule, StepToken};
+use crate::optim::{Part, StepToken};
 
 /// One step over the whole layout: `params` and `grads` hold `len` floats (all the tensors),
 /// `state` holds `state_len` floats (`gradstep_optimizer_state_len`). On error nothing changes,

@@ -1,73 +1,18 @@
-//! Making an optimizer from C: the settings of each rule, and one generic init that checks
-//! everything before it writes the caller's optimizer and groups. One C constructor per rule.
+//! Making an optimizer from C: one generic init that checks everything before it writes the
+//! caller's optimizer and groups, and one C constructor per rule.
 
+use super::backends::backend_of;
 use super::groups::CGroup;
-use super::kernels::backend_of;
 use super::optimizer::{COptimizer, Data};
 use super::ptr::{Regions, check, slice, slice_mut};
+use super::settings::{CAdamSettings, CAdamWSettings, CMomentumSettings, CSgdSettings};
 use super::status::{Status, status};
 use crate::error::Error;
 use crate::layout::Tensor;
-use crate::optim::{Core, MomentumRule, MomentumSettings, RuleImpl, SgdRule, SgdSettings};
-
-/// The settings of a Momentum optimizer (`gradstep_momentum_settings_default` fills them).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct CMomentumSettings {
-    /// The momentum coefficient: finite, ≥ 0.
-    pub momentum: f64,
-    /// The loss scale the gradients arrive multiplied by: finite, > 0.
-    pub loss_scale: f64,
-    /// Nesterov: 0 or 1.
-    pub nesterov: u32,
-    /// Reject a step with a NaN or infinite gradient before writing: 0 or 1.
-    pub check_finite: u32,
-    /// A `GRADSTEP_BACKEND_*`.
-    pub backend: u32,
-}
-
-/// The settings of an SGD optimizer (`gradstep_sgd_settings_default` fills them).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct CSgdSettings {
-    /// The momentum coefficient: finite, ≥ 0.
-    pub momentum: f64,
-    /// The dampening: finite, ≥ 0.
-    pub dampening: f64,
-    /// The loss scale: finite, > 0.
-    pub loss_scale: f64,
-    /// Nesterov (needs momentum > 0 and dampening 0): 0 or 1.
-    pub nesterov: u32,
-    /// As in the Momentum settings.
-    pub check_finite: u32,
-    /// A `GRADSTEP_BACKEND_*`.
-    pub backend: u32,
-}
-
-/// `momentum`, no Nesterov, loss scale 1, no gradient check, the widest backend.
-#[unsafe(no_mangle)]
-pub extern "C" fn gradstep_momentum_settings_default(momentum: f64) -> CMomentumSettings {
-    CMomentumSettings {
-        momentum,
-        loss_scale: 1.0,
-        nesterov: 0,
-        check_finite: 0,
-        backend: super::kernels::GRADSTEP_BACKEND_AUTO,
-    }
-}
-
-/// MindSpore's defaults: no momentum, no dampening, no Nesterov, loss scale 1.
-#[unsafe(no_mangle)]
-pub extern "C" fn gradstep_sgd_settings_default() -> CSgdSettings {
-    CSgdSettings {
-        momentum: 0.0,
-        dampening: 0.0,
-        loss_scale: 1.0,
-        nesterov: 0,
-        check_finite: 0,
-        backend: super::kernels::GRADSTEP_BACKEND_AUTO,
-    }
-}
+use crate::optim::{
+    AdamRule, AdamSettings, AdamWRule, AdamWSettings, Core, MomentumRule, MomentumSettings,
+    RuleImpl, SgdRule, SgdSettings,
+};
 
 /// The shared work of every init: checks everything, then writes `*opt` and the groups' private
 /// words; on error neither changes.
@@ -181,6 +126,60 @@ pub unsafe extern "C" fn gradstep_sgd_init(
                 .with_nesterov(s.nesterov != 0)
                 .with_loss_scale(s.loss_scale);
             Ok((SgdRule::new(&rust)?, s.check_finite != 0, s.backend))
+        })
+    })
+}
+
+/// Initializes `*opt` as MindSpore's `nn.Adam`, like `gradstep_momentum_init`. The state holds
+/// `m`, `v` and, with AMSGrad, `v̂`, one after the other (`gradstep_optimizer_state_len`).
+///
+/// # Safety
+/// As `gradstep_momentum_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_adam_init(
+    opt: *mut COptimizer,
+    tensors: *const Tensor,
+    n_tensors: usize,
+    groups: *mut CGroup,
+    n_groups: usize,
+    settings: *const CAdamSettings,
+) -> Status {
+    // SAFETY: the caller's contract, passed on.
+    status(|| unsafe {
+        init(opt, tensors, n_tensors, groups, n_groups, settings, |s| {
+            let rust = AdamSettings::new()
+                .with_betas(s.beta1, s.beta2)
+                .with_eps(s.eps)
+                .with_loss_scale(s.loss_scale)
+                .with_nesterov(s.nesterov != 0)
+                .with_amsgrad(s.amsgrad != 0)
+                .with_threads(s.threads);
+            Ok((AdamRule::new(&rust)?, s.check_finite != 0, s.backend))
+        })
+    })
+}
+
+/// Initializes `*opt` as MindSpore's `nn.AdamWeightDecay`, like `gradstep_momentum_init`: a
+/// group's weight decay is decoupled. The state holds `m`, then `v`.
+///
+/// # Safety
+/// As `gradstep_momentum_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_adamw_init(
+    opt: *mut COptimizer,
+    tensors: *const Tensor,
+    n_tensors: usize,
+    groups: *mut CGroup,
+    n_groups: usize,
+    settings: *const CAdamWSettings,
+) -> Status {
+    // SAFETY: the caller's contract, passed on.
+    status(|| unsafe {
+        init(opt, tensors, n_tensors, groups, n_groups, settings, |s| {
+            let rust = AdamWSettings::new()
+                .with_betas(s.beta1, s.beta2)
+                .with_eps(s.eps);
+            Ok((AdamWRule::new(&rust)?, s.check_finite != 0, s.backend))
         })
     })
 }

@@ -19,6 +19,7 @@
 //! One module per concept: status codes, pointer checks, kernels, `dynamic_lr` tables, schedules,
 //! groups, the optimizer's storage, its init, and the calls on it.
 
+mod backends;
 mod calls;
 mod groups;
 mod init;
@@ -26,14 +27,17 @@ mod kernels;
 mod optimizer;
 mod ptr;
 mod schedules;
+mod settings;
 mod status;
 mod tables;
 
+pub use backends::*;
 pub use calls::*;
 pub use groups::*;
 pub use init::*;
 pub use kernels::*;
 pub use optimizer::*;
 pub use schedules::*;
+pub use settings::*;
 pub use status::*;
 pub use tables::*;

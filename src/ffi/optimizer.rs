@@ -6,16 +6,17 @@
 
 use core::ffi::c_void;
 
+use super::backends::{backend_id, backend_of};
 use super::groups::CGroup;
-use super::kernels::{backend_id, backend_of};
 use super::ptr::{Regions, slice, slice_mut};
 use super::status::Status;
 use crate::kernel::Backend;
 use crate::layout::Tensor;
-use crate::optim::{Core, MomentumRule, RULE_WORDS, RuleImpl, SgdRule};
+use crate::optim::{AdamRule, AdamWRule, Core, MomentumRule, RULE_WORDS, RuleImpl, SgdRule};
 use crate::state::checksum;
 
-/// An optimizer, initialized by `gradstep_momentum_init` or `gradstep_sgd_init`: opaque plain
+/// An optimizer, initialized by `gradstep_momentum_init`, `gradstep_sgd_init`,
+/// `gradstep_adam_init` or `gradstep_adamw_init`: opaque plain
 /// data the caller keeps (on the stack, in a static) and never writes; it may be copied. The
 /// tensor and group arrays it was given must outlive it.
 #[repr(C)]
@@ -30,6 +31,8 @@ pub struct COptimizer {
 const MAGIC: u32 = 0x6772_6164; // "grad"
 pub(crate) const MOMENTUM: u32 = MomentumRule::KIND as u32;
 pub(crate) const SGD: u32 = SgdRule::KIND as u32;
+pub(crate) const ADAM: u32 = AdamRule::KIND as u32;
+pub(crate) const ADAMW: u32 = AdamWRule::KIND as u32;
 
 // word indices in `_private`
 const W_MAGIC: usize = 0;
@@ -153,11 +156,8 @@ impl Data {
 
     /// The number of state buffers of the optimizer's rule.
     pub fn buffers(&self) -> Result<usize, Status> {
-        match self.kind {
-            MOMENTUM => Ok(self.core::<MomentumRule>(&[])?.rule.buffers()),
-            SGD => Ok(self.core::<SgdRule>(&[])?.rule.buffers()),
-            _ => Err(Status::Uninitialized),
-        }
+        let mut data = *self;
+        with_core!(data, &[], |c| Ok(c.rule.buffers()))
     }
 }
 
@@ -165,22 +165,22 @@ impl Data {
 /// changed: one arm per rule.
 macro_rules! with_core {
     ($data:expr, $tensors:expr, |$c:ident| $body:expr) => {
+        $crate::ffi::optimizer::with_core!(@rules $data, $tensors, $c, $body,
+            MOMENTUM => MomentumRule,
+            SGD => SgdRule,
+            ADAM => AdamRule,
+            ADAMW => AdamWRule)
+    };
+    (@rules $data:expr, $tensors:expr, $c:ident, $body:expr, $($kind:ident => $rule:ident),*) => {
         match $data.kind {
-            MOMENTUM => {
+            $($crate::ffi::optimizer::$kind => {
                 #[allow(unused_mut)]
-                let mut $c = $data.core::<MomentumRule>($tensors)?;
+                let mut $c = $data.core::<$crate::optim::$rule>($tensors)?;
                 let out = $body;
                 $data.store(&$c);
                 out
-            }
-            SGD => {
-                #[allow(unused_mut)]
-                let mut $c = $data.core::<SgdRule>($tensors)?;
-                let out = $body;
-                $data.store(&$c);
-                out
-            }
-            _ => return Err(Status::Uninitialized),
+            })*
+            _ => return Err($crate::ffi::status::Status::Uninitialized),
         }
     };
 }

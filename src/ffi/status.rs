@@ -71,11 +71,15 @@ pub enum Status {
     SavedState = 33,
     /// The tensors no longer add up to the length the optimizer was initialized with.
     LayoutChanged = 34,
+    /// A hyper-parameter is outside its open interval (Adam's betas: strictly between 0 and 1).
+    OutOfRange = 35,
+    /// Adam's AMSGrad does not take Nesterov.
+    AmsgradWithNesterov = 36,
 }
 
 impl Status {
     /// Every status, for the message lookup.
-    const ALL: [Status; 31] = [
+    const ALL: [Status; 33] = [
         Status::Ok,
         Status::NullPointer,
         Status::Misaligned,
@@ -107,6 +111,8 @@ impl Status {
         Status::StepOverflow,
         Status::SavedState,
         Status::LayoutChanged,
+        Status::OutOfRange,
+        Status::AmsgradWithNesterov,
     ];
 
     /// What the status means, in a sentence.
@@ -153,6 +159,8 @@ impl Status {
             Status::LayoutChanged => {
                 c"the tensors no longer add up to the length the optimizer was initialized with"
             }
+            Status::OutOfRange => c"a hyper-parameter is not strictly between 0 and 1",
+            Status::AmsgradWithNesterov => c"AMSGrad does not take Nesterov",
         }
     }
 }
@@ -185,6 +193,8 @@ impl From<Error> for Status {
             Error::StepOverflow => Status::StepOverflow,
             Error::SavedState(_) => Status::SavedState,
             Error::LayoutChanged => Status::LayoutChanged,
+            Error::OutOfRange(_) => Status::OutOfRange,
+            Error::AmsgradWithNesterov => Status::AmsgradWithNesterov,
         }
     }
 }

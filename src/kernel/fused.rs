@@ -3,7 +3,7 @@
 //! [`crate::reference`] op for op; heads and tails run the same code on one lane.
 
 use super::lanes::Lanes;
-use crate::hyper::{MomentumStep, SgdStep};
+use crate::hyper::{AdamStep, GradPrep, MomentumStep, SgdStep};
 use crate::reference::{self, ROW_SUM_LANES, Rows};
 
 /// Which optional parts of the update run. [`Dynamic`] answers at run time (small code);
@@ -104,12 +104,78 @@ macro_rules! specialize {
         }
     }};
 }
-pub(crate) use {fix, specialize};
+/// Calls `$call` with `$v` bound to a [`Fixed`] variant when `$d` has no gradient preparation
+/// (no decay, no unscaling, no centralization; Nesterov or not), to the [`Dynamic`] `$d` itself
+/// otherwise: three copies of a loop instead of sixteen, for kernels whose arithmetic outweighs a
+/// branch on options that are most often off (Adam's).
+macro_rules! specialize_plain {
+    ($d:expr, |$v:ident| $call:expr) => {{
+        let d: $crate::kernel::fused::Dynamic = $d;
+        match (d.decay || d.unscale || d.center, d.nesterov) {
+            (false, false) => {
+                let $v = $crate::kernel::fused::Fixed::<false, false, false, false, true>;
+                $call
+            }
+            (false, true) => {
+                let $v = $crate::kernel::fused::Fixed::<false, false, false, true, true>;
+                $call
+            }
+            (true, _) => {
+                let $v = d;
+                $call
+            }
+        }
+    }};
+}
+pub(crate) use {fix, specialize, specialize_plain};
+
+/// The gradient preparation of one call: `F(wd·L)` (unused when off) and `F(1/L)` (unused when
+/// the loss scale is 1). Shared by every rule's kernel.
+#[derive(Clone, Copy)]
+pub(crate) struct Prep {
+    decay: f32,
+    unscale: f32,
+}
+
+impl Prep {
+    /// No weight decay, no unscaling.
+    pub const NONE: Prep = Prep {
+        decay: 0.0,
+        unscale: 1.0,
+    };
+
+    pub fn of(p: &GradPrep) -> Prep {
+        Prep {
+            decay: p.decay().unwrap_or(0.0),
+            unscale: p.unscale().unwrap_or(1.0),
+        }
+    }
+}
+
+/// A [`Prep`] and a row mean, splatted to lanes.
+pub(crate) struct PrepLanes<L> {
+    decay: L,
+    unscale: L,
+    mean: L,
+}
+
+impl<L> PrepLanes<L> {
+    #[inline(always)]
+    pub fn new<const N: usize>(p: &Prep, mean: f32) -> Self
+    where
+        L: Lanes<N>,
+    {
+        PrepLanes {
+            decay: L::splat(p.decay),
+            unscale: L::splat(p.unscale),
+            mean: L::splat(mean),
+        }
+    }
+}
 
 /// The constants of one call, rounded as the reference rounds them.
 pub(crate) struct Consts {
-    decay: f32,
-    unscale: f32,
+    prep: Prep,
     lr: f32,
     mu: f32,
     /// `1 ⊖ F(dampening)`, SGD only.
@@ -129,6 +195,27 @@ impl Dynamic {
         }
     }
 
+    pub fn adam(step: &AdamStep, rows: Rows) -> Dynamic {
+        Dynamic {
+            decay: step.prep().decay().is_some(),
+            unscale: step.prep().unscale().is_some(),
+            center: rows.centered,
+            nesterov: step.nesterov(),
+            buffered: true,
+        }
+    }
+
+    /// Centralization alone (AdamWeightDecay's gradient preparation).
+    pub fn centered(rows: Rows) -> Dynamic {
+        Dynamic {
+            decay: false,
+            unscale: false,
+            center: rows.centered,
+            nesterov: false,
+            buffered: true,
+        }
+    }
+
     pub fn sgd(step: &SgdStep, rows: Rows) -> Dynamic {
         let buffered = step.momentum() > 0.0;
         Dynamic {
@@ -144,8 +231,7 @@ impl Dynamic {
 impl Consts {
     pub fn momentum(step: &MomentumStep) -> Consts {
         Consts {
-            decay: step.prep().decay().unwrap_or(0.0),
-            unscale: step.prep().unscale().unwrap_or(1.0),
+            prep: Prep::of(step.prep()),
             lr: step.lr(),
             mu: step.momentum(),
             keep: 1.0,
@@ -155,8 +241,7 @@ impl Consts {
 
     pub fn sgd(step: &SgdStep) -> Consts {
         Consts {
-            decay: step.prep().decay().unwrap_or(0.0),
-            unscale: step.prep().unscale().unwrap_or(1.0),
+            prep: Prep::of(step.prep()),
             lr: step.lr(),
             mu: step.momentum(),
             keep: 1.0 - step.dampening(),
@@ -167,9 +252,7 @@ impl Consts {
 
 /// [`Consts`] and a row mean, splatted to lanes.
 struct Splat<L> {
-    decay: L,
-    unscale: L,
-    mean: L,
+    prep: PrepLanes<L>,
     lr: L,
     mu: L,
     keep: L,
@@ -182,9 +265,7 @@ impl<L> Splat<L> {
         L: Lanes<N>,
     {
         Splat {
-            decay: L::splat(c.decay),
-            unscale: L::splat(c.unscale),
-            mean: L::splat(mean),
+            prep: PrepLanes::new(&c.prep, mean),
             lr: L::splat(c.lr),
             mu: L::splat(c.mu),
             keep: L::splat(c.keep),
@@ -194,13 +275,18 @@ impl<L> Splat<L> {
 
 /// [`reference::decay`] on lanes.
 #[inline(always)]
-fn decay<L: Lanes<N>, const N: usize, V: Variant>(v: V, k: &Splat<L>, w: L, g: L) -> L {
+fn decay<L: Lanes<N>, const N: usize, V: Variant>(v: V, k: &PrepLanes<L>, w: L, g: L) -> L {
     if v.decay() { w.mul(k.decay).add(g) } else { g }
 }
 
 /// [`reference::prepare`] on lanes.
 #[inline(always)]
-fn prepare<L: Lanes<N>, const N: usize, V: Variant>(v: V, k: &Splat<L>, w: L, g: L) -> L {
+pub(crate) fn prepare<L: Lanes<N>, const N: usize, V: Variant>(
+    v: V,
+    k: &PrepLanes<L>,
+    w: L,
+    g: L,
+) -> L {
     let mut g = decay(v, k, w, g);
     if v.center() {
         g = g.sub(k.mean);
@@ -220,7 +306,7 @@ fn momentum_lanes<L: Lanes<N>, const N: usize, V: Variant>(
     g: L,
     m: L,
 ) -> (L, L) {
-    let g = prepare(v, k, w, g);
+    let g = prepare(v, &k.prep, w, g);
     let m = m.mul(k.mu).add(g);
     let w = if v.nesterov() {
         w.sub(g.mul(k.lr).add(m.mul(k.mu).mul(k.lr)))
@@ -240,7 +326,7 @@ fn sgd_lanes<L: Lanes<N>, const N: usize, V: Variant>(
     g: L,
     a: L,
 ) -> (L, L) {
-    let g = prepare(v, k, w, g);
+    let g = prepare(v, &k.prep, w, g);
     let a = if first {
         g
     } else {
@@ -287,7 +373,7 @@ fn sgd_chunks<L: Lanes<N>, const N: usize, V: Variant>(
     if !v.buffered() {
         for (w, g) in w.iter_mut().zip(g) {
             let (wv, gv) = (L::load(w), L::load(g));
-            let gv = prepare(v, &k, wv, gv);
+            let gv = prepare(v, &k.prep, wv, gv);
             wv.sub(k.lr.mul(gv)).store(w);
         }
         return;
@@ -329,6 +415,17 @@ fn split_aligned<'a, const N: usize>(
     g: &'a [f32],
     s: &'a mut [f32],
 ) -> (Triple<'a>, Triple<'a>, Triple<'a>) {
+    let head = aligned_head::<N>(w);
+    let (head, rest) = split_at(w, g, s, head);
+    let body = rest.0.len() - rest.0.len() % N;
+    let (body, tail) = split_at(rest.0, rest.1, rest.2, body);
+    (head, body, tail)
+}
+
+/// The number of elements before the first one of `w` whose address is a multiple of the vector
+/// size (`N` lanes), at most `w.len()` (see [`split_aligned`]).
+#[inline(always)]
+pub(crate) fn aligned_head<const N: usize>(w: &[f32]) -> usize {
     let bytes = N * size_of::<f32>();
     let misalign = w.as_ptr() as usize % bytes;
     let head = if misalign == 0 {
@@ -336,32 +433,29 @@ fn split_aligned<'a, const N: usize>(
     } else {
         (bytes - misalign) / size_of::<f32>()
     };
-    let (head, rest) = split_at(w, g, s, head.min(w.len()));
-    let body = rest.0.len() - rest.0.len() % N;
-    let (body, tail) = split_at(rest.0, rest.1, rest.2, body);
-    (head, body, tail)
+    head.min(w.len())
 }
 
 /// The mean of one row of decayed gradients, in [`reference::row_sum`]'s order: the 16 partial
 /// sums live in `K` accumulators of `N` lanes (`N·K = 16`), the tail is added lane by lane.
 #[inline(always)]
-fn row_mean<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
+pub(crate) fn row_mean<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
     v: V,
-    c: &Consts,
+    p: &Prep,
     w: &[f32],
     g: &[f32],
 ) -> f32 {
     const { assert!(N * K == ROW_SUM_LANES) };
     if N == 1 {
         // one lane: the reference's loop, the smallest code (no unrolled accumulators)
-        let k = Splat::<f32>::new(c, 0.0);
+        let k = PrepLanes::<f32>::new(p, 0.0);
         let mut partial = [-0.0f32; ROW_SUM_LANES];
         for (i, (&w, &g)) in w.iter().zip(g).enumerate() {
             partial[i % ROW_SUM_LANES] += decay(v, &k, w, g);
         }
         return reference::combine_partial_sums(partial) / w.len() as f32;
     }
-    let k = Splat::<L>::new(c, 0.0);
+    let k = PrepLanes::<L>::new(p, 0.0);
     let mut acc = [L::splat(-0.0); K];
     let (wb, wt) = w.as_chunks::<ROW_SUM_LANES>();
     let (gb, gt) = g.as_chunks::<ROW_SUM_LANES>();
@@ -376,7 +470,7 @@ fn row_mean<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
     for (a, p) in acc.iter().zip(partial.as_chunks_mut::<N>().0) {
         a.store(p);
     }
-    let k1 = Splat::<f32>::new(c, 0.0);
+    let k1 = PrepLanes::<f32>::new(p, 0.0);
     for ((p, &w), &g) in partial.iter_mut().zip(wt).zip(gt) {
         *p += decay(v, &k1, w, g);
     }
@@ -399,7 +493,7 @@ pub(crate) fn momentum<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
         (w, g, m) = rest;
         let (w, g, m) = (w_row, g_row, m_row);
         let mean = if v.center() {
-            row_mean::<L, N, K, V>(v, c, w, g)
+            row_mean::<L, N, K, V>(v, &c.prep, w, g)
         } else {
             0.0
         };
@@ -432,7 +526,7 @@ pub(crate) fn sgd<L: Lanes<N>, const N: usize, const K: usize, V: Variant>(
         (w, g, a) = rest;
         let (w, g, a) = (w_row, g_row, a_row);
         let mean = if v.center() {
-            row_mean::<L, N, K, V>(v, c, w, g)
+            row_mean::<L, N, K, V>(v, &c.prep, w, g)
         } else {
             0.0
         };

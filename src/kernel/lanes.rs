@@ -2,7 +2,8 @@
 //! trait; each operation is one IEEE-754 operation per lane, never fused, so every width gives
 //! the bits of the scalar reference.
 
-/// A vector of `N` lanes. Only the operations the kernels need; no multiply-add on purpose.
+/// A vector of `N` lanes. Only the operations the kernels need, each one IEEE-754 operation per
+/// lane; no multiply-add on purpose (the fused one is [`crate::fma::Fused`]'s).
 pub(crate) trait Lanes<const N: usize>: Copy {
     fn splat(x: f32) -> Self;
     fn load(a: &[f32; N]) -> Self;
@@ -10,6 +11,13 @@ pub(crate) trait Lanes<const N: usize>: Copy {
     fn add(self, b: Self) -> Self;
     fn sub(self, b: Self) -> Self;
     fn mul(self, b: Self) -> Self;
+    fn div(self, b: Self) -> Self;
+    /// The correctly rounded square root.
+    fn sqrt(self) -> Self;
+    /// `-self`: the sign flipped, NaN included.
+    fn neg(self) -> Self;
+    /// C++'s `std::max(self, b)`: `b` where `self < b`, else `self` (NaN and ±0 as that).
+    fn max_of(self, b: Self) -> Self;
 }
 
 /// One lane: the scalar fallback, and the tails of every vector path.
@@ -37,6 +45,22 @@ impl Lanes<1> for f32 {
     #[inline(always)]
     fn mul(self, b: Self) -> Self {
         self * b
+    }
+    #[inline(always)]
+    fn div(self, b: Self) -> Self {
+        self / b
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        crate::sqrt::sqrt_f32(self)
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        -self
+    }
+    #[inline(always)]
+    fn max_of(self, b: Self) -> Self {
+        if self < b { b } else { self }
     }
 }
 
@@ -66,5 +90,21 @@ impl Lanes<8> for wide::f32x8 {
     #[inline(always)]
     fn mul(self, b: Self) -> Self {
         self * b
+    }
+    #[inline(always)]
+    fn div(self, b: Self) -> Self {
+        self / b
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        wide::f32x8::sqrt(self)
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        -self
+    }
+    #[inline(always)]
+    fn max_of(self, b: Self) -> Self {
+        self.simd_lt(b).select(b, self)
     }
 }

@@ -4,17 +4,19 @@
 //! [`momentum`] and [`sgd`] run on [`Backend::selected`], the widest backend this machine has;
 //! [`momentum_on`] and [`sgd_on`] run on a backend of the caller's choice (tests, benchmarks).
 
+pub(crate) mod adam;
 mod fused;
-mod lanes;
+pub(crate) mod lanes;
 #[cfg(target_arch = "x86_64")]
-mod x86;
+pub(crate) mod x86;
 
 use core::num::NonZeroUsize;
 
 use crate::error::Error;
-use crate::hyper::{MomentumStep, SgdStep};
+use crate::hyper::{AdamStep, AdamWStep, MomentumStep, SgdStep};
 use crate::reference::{self, Rows};
-use fused::{Consts, Dynamic, specialize};
+use adam::{AdamConsts, AdamWConsts};
+use fused::{Consts, Dynamic, specialize, specialize_plain};
 
 /// Whether `wide` compiled a vector backend for this target (SSE, simd128 or NEON) rather than
 /// plain arrays (where [`Backend::Wide`] runs the scalar code instead).
@@ -35,7 +37,8 @@ pub enum Backend {
     /// `+avx`) on x86_64, NEON on aarch64, simd128 on wasm32 with `+simd128`. Where `wide` has no
     /// vector backend (Cortex-M), this runs the scalar code.
     Wide,
-    /// Eight lanes of AVX2 on x86_64, chosen at run time with `std`, at compile time without.
+    /// Eight lanes of AVX2 and FMA3 on x86_64, chosen at run time with `std`, at compile time
+    /// without. (A CPU with AVX2 but no FMA3 does not have this backend.)
     Avx2,
     /// Sixteen lanes of AVX-512F on x86_64, chosen like [`Backend::Avx2`].
     Avx512,
@@ -155,7 +158,7 @@ pub fn momentum_on(
     centralize: Option<NonZeroUsize>,
     step: &MomentumStep,
 ) -> Result<(), Error> {
-    let rows = reference::check_tensor(params.len(), grads.len(), state.len(), centralize)?;
+    let rows = reference::check_tensor(params.len(), grads.len(), &[state.len()], centralize)?;
     let backend = backend.check()?;
     if let Some(rows) = rows {
         run_momentum(backend, rows, params, grads, state, step);
@@ -172,7 +175,7 @@ pub fn sgd_on(
     centralize: Option<NonZeroUsize>,
     step: &SgdStep,
 ) -> Result<(), Error> {
-    let rows = reference::check_tensor(params.len(), grads.len(), state.len(), centralize)?;
+    let rows = reference::check_tensor(params.len(), grads.len(), &[state.len()], centralize)?;
     let backend = backend.check()?;
     if let Some(rows) = rows {
         run_sgd(backend, rows, params, grads, state, step);
@@ -220,6 +223,192 @@ pub(crate) fn run_sgd(
         Backend::Avx512 if x86::sgd_avx512(d, &c, rows, w, g, a) => {}
         _ => scalar_sgd(d, &c, rows, w, g, a),
     }
+}
+
+/// One `nn.Adam` step (plain, Nesterov or AMSGrad) over one tensor on [`Backend::selected`]; the
+/// same contract as [`reference::adam`].
+pub fn adam(
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vhat: &mut [f32],
+    centralize: Option<NonZeroUsize>,
+    step: &AdamStep,
+) -> Result<(), Error> {
+    adam_on(
+        Backend::selected(),
+        params,
+        grads,
+        m,
+        v,
+        vhat,
+        centralize,
+        step,
+    )
+}
+
+/// [`adam`] on the given backend; [`Error::BackendUnavailable`] when it cannot run here.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_on(
+    backend: Backend,
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vhat: &mut [f32],
+    centralize: Option<NonZeroUsize>,
+    step: &AdamStep,
+) -> Result<(), Error> {
+    let lens = [params.len(), grads.len(), m.len(), v.len(), vhat.len()];
+    let rows = reference::check_adam(lens, centralize, step.amsgrad())?;
+    let backend = backend.check()?;
+    if let Some(rows) = rows {
+        run_adam(backend, rows, params, grads, [m, v, vhat], step);
+    }
+    Ok(())
+}
+
+/// One `nn.AdamWeightDecay` step over one tensor on [`Backend::selected`]; the same contract as
+/// [`reference::adamw`].
+pub fn adamw(
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    centralize: Option<NonZeroUsize>,
+    step: &AdamWStep,
+) -> Result<(), Error> {
+    adamw_on(Backend::selected(), params, grads, m, v, centralize, step)
+}
+
+/// [`adamw`] on the given backend; [`Error::BackendUnavailable`] when it cannot run here.
+pub fn adamw_on(
+    backend: Backend,
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    centralize: Option<NonZeroUsize>,
+    step: &AdamWStep,
+) -> Result<(), Error> {
+    let rows = reference::check_tensor(params.len(), grads.len(), &[m.len(), v.len()], centralize)?;
+    let backend = backend.check()?;
+    if let Some(rows) = rows {
+        run_adamw(backend, rows, params, grads, [m, v], step);
+    }
+    Ok(())
+}
+
+/// The Adam update of one checked, non-empty tensor (see [`run_momentum`]); `s` holds `m`, `v`
+/// and, with AMSGrad, `v̂`. Unlike Momentum's, Adam's loops are not specialized per combination of
+/// options: a square root and a division per element dwarf a predictable branch, and sixteen
+/// copies of each loop would triple the size of a WebAssembly module.
+pub(crate) fn run_adam(
+    backend: Backend,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    s: [&mut [f32]; 3],
+    step: &AdamStep,
+) {
+    let c = AdamConsts::of(step, w.len());
+    let d = Dynamic::adam(step, rows);
+    let [m, v, vh] = s;
+    if step.amsgrad() {
+        return match backend {
+            Backend::Wide if WIDE_IS_SIMD => {
+                specialize_plain!(d, |x| adam::amsgrad::<wide::f32x8, 8, 2, _>(
+                    x,
+                    &c,
+                    rows,
+                    (w, g),
+                    [m, v, vh]
+                ))
+            }
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 if x86::amsgrad_avx2(d, &c, rows, (w, g), [m, v, vh]) => {}
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 if x86::amsgrad_avx512(d, &c, rows, (w, g), [m, v, vh]) => {}
+            _ => scalar_amsgrad(d, &c, rows, (w, g), [m, v, vh]),
+        };
+    }
+    match backend {
+        Backend::Wide if WIDE_IS_SIMD => {
+            specialize_plain!(d, |x| adam::adam::<wide::f32x8, 8, 2, _>(
+                x, &c, rows, w, g, m, v
+            ))
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 if x86::adam_avx2(d, &c, rows, w, g, m, v) => {}
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if x86::adam_avx512(d, &c, rows, w, g, m, v) => {}
+        _ => scalar_adam(d, &c, rows, w, g, m, v),
+    }
+}
+
+/// The AdamWeightDecay update of one checked, non-empty tensor; `s` holds `m` and `v`.
+pub(crate) fn run_adamw(
+    backend: Backend,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    s: [&mut [f32]; 2],
+    step: &AdamWStep,
+) {
+    let c = AdamWConsts::of(step);
+    let d = Dynamic::centered(rows);
+    let [m, v] = s;
+    match backend {
+        Backend::Wide if WIDE_IS_SIMD => {
+            specialize_plain!(d, |x| adam::adamw::<wide::f32x8, 8, 2, _>(
+                x, &c, rows, w, g, m, v
+            ))
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 if x86::adamw_avx2(d, &c, rows, w, g, m, v) => {}
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if x86::adamw_avx512(d, &c, rows, w, g, m, v) => {}
+        _ => scalar_adamw(d, &c, rows, w, g, m, v),
+    }
+}
+
+/// The scalar backend of Adam, AMSGrad and AdamWeightDecay: one loop each with run-time flags.
+#[inline(never)]
+fn scalar_adam(
+    d: Dynamic,
+    c: &AdamConsts,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    adam::adam::<f32, 1, 16, _>(d, c, rows, w, g, m, v)
+}
+
+#[inline(never)]
+fn scalar_amsgrad(
+    d: Dynamic,
+    c: &AdamConsts,
+    rows: Rows,
+    wg: (&mut [f32], &[f32]),
+    s: [&mut [f32]; 3],
+) {
+    adam::amsgrad::<f32, 1, 16, _>(d, c, rows, wg, s)
+}
+
+#[inline(never)]
+fn scalar_adamw(
+    d: Dynamic,
+    c: &AdamWConsts,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    adam::adamw::<f32, 1, 16, _>(d, c, rows, w, g, m, v)
 }
 
 /// `wide`'s backend: one specialized loop per variant where `wide` has a vector backend. Where it

@@ -18,6 +18,7 @@
 // the `private_interfaces` lint cannot see.
 #![allow(private_interfaces)]
 
+mod adam;
 mod core;
 mod momentum;
 mod optimizer;
@@ -27,6 +28,7 @@ mod sgd;
 
 #[cfg(feature = "capi")]
 pub(crate) use self::core::Core;
+pub use adam::{Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeightDecay};
 pub use momentum::{Momentum, MomentumRule, MomentumSettings};
 pub use optimizer::Optimizer;
 pub use part::{Part, StepToken};

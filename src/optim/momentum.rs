@@ -130,12 +130,23 @@ impl RuleImpl for MomentumRule {
     fn encode(&self) -> [u32; super::rule::RULE_WORDS] {
         let [a, b] = self.loss_scale;
         let nesterov = self.step.nesterov() as u32;
-        [self.step.momentum().to_bits(), nesterov, a, b, 0, 0, 0, 0]
+        [
+            self.step.momentum().to_bits(),
+            nesterov,
+            a,
+            b,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]
     }
 
     #[cfg(feature = "capi")]
     fn decode(w: &[u32; super::rule::RULE_WORDS]) -> Option<Self> {
-        let [momentum, nesterov, a, b, 0, 0, 0, 0] = *w else {
+        let [momentum, nesterov, a, b, 0, 0, 0, 0, 0, 0] = *w else {
             return None;
         };
         (nesterov <= 1).then(|| MomentumRule {

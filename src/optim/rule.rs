@@ -16,7 +16,7 @@ pub(crate) const MAX_STATE_BUFFERS: usize = 3;
 
 /// The words a rule's settings and scalars take in the C API's optimizer struct.
 #[cfg(feature = "capi")]
-pub(crate) const RULE_WORDS: usize = 8;
+pub(crate) const RULE_WORDS: usize = 10;
 
 /// One tensor's buffers in a step: its parameters, gradients and the rule's state buffers (the
 /// first [`Rule::state_buffers`] of them; the rest are empty).
@@ -63,10 +63,13 @@ pub(crate) mod sealed {
 }
 
 /// The update an [`Optimizer`](crate::Optimizer) applies to each tensor: [`MomentumRule`]
-/// (MindSpore's `nn.Momentum`) or [`SgdRule`] (`nn.SGD`). Sealed: the rules are gradstep's.
+/// (MindSpore's `nn.Momentum`), [`SgdRule`] (`nn.SGD`), [`AdamRule`] (`nn.Adam`) or
+/// [`AdamWRule`] (`nn.AdamWeightDecay`). Sealed: the rules are gradstep's.
 ///
 /// [`MomentumRule`]: crate::MomentumRule
 /// [`SgdRule`]: crate::SgdRule
+/// [`AdamRule`]: crate::AdamRule
+/// [`AdamWRule`]: crate::AdamWRule
 pub trait Rule: sealed::RuleImpl + core::fmt::Debug {
     /// The number of state buffers the rule keeps, each as long as the parameters.
     fn state_buffers(&self) -> usize {

@@ -168,12 +168,12 @@ impl RuleImpl for SgdRule {
         let [a, b] = self.loss_scale;
         let (mu, damp) = (self.step.momentum(), self.step.dampening());
         let flags = self.step.nesterov() as u32 | (self.started as u32) << 1;
-        [mu.to_bits(), damp.to_bits(), flags, a, b, 0, 0, 0]
+        [mu.to_bits(), damp.to_bits(), flags, a, b, 0, 0, 0, 0, 0]
     }
 
     #[cfg(feature = "capi")]
     fn decode(w: &[u32; super::rule::RULE_WORDS]) -> Option<Self> {
-        let [mu, damp, flags @ 0..=3, a, b, 0, 0, 0] = *w else {
+        let [mu, damp, flags @ 0..=3, a, b, 0, 0, 0, 0, 0] = *w else {
             return None;
         };
         let (mu, damp) = (f32::from_bits(mu), f32::from_bits(damp));

@@ -2,6 +2,10 @@
 //! `golden` crate.
 #![allow(dead_code)]
 
+pub mod parts;
+pub mod strategy;
+pub mod verdict;
+
 /// Equal bits, or both NaN.
 pub fn same(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())

@@ -13,10 +13,10 @@ use gradstep::{Error, reference};
 use crate::{BACKENDS, Tally, first_difference};
 
 /// xorshift32 (Marsaglia): deterministic, no dependencies.
-struct Rng(u32);
+pub(crate) struct Rng(pub(crate) u32);
 
 impl Rng {
-    fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 17;
@@ -25,11 +25,11 @@ impl Rng {
         x
     }
 
-    fn below(&mut self, n: u32) -> u32 {
+    pub(crate) fn below(&mut self, n: u32) -> u32 {
         self.next() % n
     }
 
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+    pub(crate) fn pick<T: Copy>(&mut self, from: &[T]) -> T {
         from[self.below(from.len() as u32) as usize]
     }
 
@@ -43,7 +43,7 @@ impl Rng {
 }
 
 /// ±0, subnormals, ±inf, NaN (quiet, negative, and with a payload), large magnitudes.
-const SPECIALS: [u32; 18] = [
+pub(crate) const SPECIALS: [u32; 18] = [
     0x0000_0000, // +0
     0x8000_0000, // -0
     0x0000_0001, // f32::from_bits(1), the smallest subnormal
@@ -66,7 +66,7 @@ const SPECIALS: [u32; 18] = [
 
 /// How a buffer's values are drawn.
 #[derive(Clone, Copy)]
-enum Mix {
+pub(crate) enum Mix {
     /// Ordinary values only.
     Ordinary,
     /// One value in four special.
@@ -77,9 +77,9 @@ enum Mix {
     Bits,
 }
 
-const MIXES: [Mix; 4] = [Mix::Ordinary, Mix::Special, Mix::ZeroHeavy, Mix::Bits];
+pub(crate) const MIXES: [Mix; 4] = [Mix::Ordinary, Mix::Special, Mix::ZeroHeavy, Mix::Bits];
 
-fn value(rng: &mut Rng, mix: Mix) -> f32 {
+pub(crate) fn value(rng: &mut Rng, mix: Mix) -> f32 {
     let special = |rng: &mut Rng| f32::from_bits(rng.pick(&SPECIALS));
     match mix {
         Mix::Ordinary => rng.ordinary(),
@@ -98,10 +98,10 @@ fn value(rng: &mut Rng, mix: Mix) -> f32 {
 /// The longest tensor: three vectors of the widest path (16 lanes) plus every tail.
 pub const MAX_LEN: usize = 55;
 /// Room for a misaligned start (up to 15 floats: a 64-byte vector).
-const ROOM: usize = MAX_LEN + 16;
+pub(crate) const ROOM: usize = MAX_LEN + 16;
 
 /// (weight decay, loss scale) for `GradPrep::new`: none, decay only, unscaling only, both.
-const PREPS: [(f64, f64); 4] = [(0.0, 1.0), (1e-4, 1.0), (0.0, 128.0), (0.01, 3.0)];
+pub(crate) const PREPS: [(f64, f64); 4] = [(0.0, 1.0), (1e-4, 1.0), (0.0, 128.0), (0.01, 3.0)];
 
 /// (momentum, dampening, nesterov) of the SGD configurations.
 const SGD_RULES: [(f64, f64, bool); 4] = [
@@ -111,7 +111,7 @@ const SGD_RULES: [(f64, f64, bool); 4] = [
     (0.9, 0.0, true),
 ];
 
-const LRS: [f32; 6] = [0.0, 1e-3, 0.05, 0.1, 2.5, 1e-30];
+pub(crate) const LRS: [f32; 6] = [0.0, 1e-3, 0.05, 0.1, 2.5, 1e-30];
 const MOMENTA: [f64; 4] = [0.0, 0.9, 0.99, 1.5];
 
 /// One kernel case's inputs: params, grads and state, each at its own offset in its buffer.

@@ -1,8 +1,9 @@
 //! A minimal Cortex-M4F firmware that measures what gradstep costs.
 //!
-//! With the `gradstep` feature it builds one `Momentum` optimizer over five small tensors in three
-//! groups (a learning-rate table with weight decay and gradient centralization, a fixed learning
-//! rate, one `sched-*` schedule with weight decay) and takes a few steps. Without it, it does the
+//! With the `gradstep` feature it builds one optimizer — `Momentum`, or with `opt-adam` an `Adam`,
+//! with `opt-adamw` an `AdamWeightDecay` — over five small tensors in three groups (a
+//! learning-rate table with weight decay and gradient centralization, a fixed learning rate, one
+//! `sched-*` schedule with weight decay) and takes a few steps. Without it, it does the
 //! same surrounding work — the same buffers, gradients, stack painting, prints and exit — and no
 //! step, so the size difference of the two builds is gradstep's share.
 //!
@@ -29,6 +30,16 @@ use cortex_m_semihosting::{debug, hprintln};
     ))
 ))]
 compile_error!("with `gradstep`, enable exactly one `sched-*` feature");
+
+#[cfg(all(feature = "opt-adam", feature = "opt-adamw"))]
+compile_error!("enable at most one `opt-*` feature");
+
+/// The optimizer's state buffers: Momentum's moments; Adam's and AdamWeightDecay's m and v.
+const BUFFERS: usize = if cfg!(any(feature = "opt-adam", feature = "opt-adamw")) {
+    2
+} else {
+    1
+};
 
 /// The number of steps (hidden from the optimizer, so that the loop stays a loop).
 const STEPS: u32 = 5;
@@ -121,13 +132,13 @@ fn stack_used<R>(f: impl FnOnce() -> R) -> (R, u32) {
 /// [`stack_used`] reads, so the painting sees all of it.
 #[cfg(feature = "gradstep")]
 #[inline(never)]
-fn step<'a, const N: usize>(
-    opt: &mut gradstep::Momentum<'a, [gradstep::Group<'a>; N]>,
+fn step<'a, R: gradstep::Rule, const N: usize>(
+    opt: &mut gradstep::Optimizer<'a, R, [gradstep::Group<'a>; N]>,
     params: &mut [f32; LEN],
     grads: &[f32; LEN],
-    moments: &mut [f32; LEN],
+    state: &mut [f32; BUFFERS * LEN],
 ) -> bool {
-    opt.step(params, grads, moments).is_ok()
+    opt.step(params, grads, state).is_ok()
 }
 
 /// The same call without gradstep: the buffers escape, nothing is computed.
@@ -137,9 +148,9 @@ fn step(
     opt: &mut (),
     params: &mut [f32; LEN],
     grads: &[f32; LEN],
-    moments: &mut [f32; LEN],
+    state: &mut [f32; BUFFERS * LEN],
 ) -> bool {
-    black_box((opt, params, grads, moments)).1.len() == LEN
+    black_box((opt, params, grads, state)).1.len() == LEN
 }
 
 fn fail(what: &str) -> ! {
@@ -153,7 +164,7 @@ fn fail(what: &str) -> ! {
 fn main() -> ! {
     let table: &[f32] = black_box(&TABLE);
     let mut params = [0.0f32; LEN];
-    let mut moments = [0.0f32; LEN];
+    let mut moments = [0.0f32; BUFFERS * LEN];
     let mut grads = [0.0f32; LEN];
     let seed = black_box(0.5f32);
     for (i, w) in params.iter_mut().enumerate() {
@@ -167,7 +178,7 @@ fn main() -> ! {
     };
     #[cfg(feature = "gradstep")]
     let mut optimizer = {
-        use gradstep::{Group, Lr, Momentum, MomentumSettings};
+        use gradstep::{Group, Lr};
         use opt::h;
         let build = || -> Result<_, gradstep::Error> {
             let groups = [
@@ -175,7 +186,21 @@ fn main() -> ! {
                 Group::new(Lr::new_static(h(0.01))?, h(0.0), false)?,
                 Group::new(Lr::Schedule(&schedule), h(1e-5), false)?,
             ];
-            Momentum::new(&opt::TENSORS, groups, MomentumSettings::new(h(0.9)))
+            #[cfg(feature = "opt-adam")]
+            let opt = gradstep::Adam::new(&opt::TENSORS, groups, gradstep::AdamSettings::new());
+            #[cfg(feature = "opt-adamw")]
+            let opt = gradstep::AdamWeightDecay::new(
+                &opt::TENSORS,
+                groups,
+                gradstep::AdamWSettings::new(),
+            );
+            #[cfg(not(any(feature = "opt-adam", feature = "opt-adamw")))]
+            let opt = gradstep::Momentum::new(
+                &opt::TENSORS,
+                groups,
+                gradstep::MomentumSettings::new(h(0.9)),
+            );
+            opt
         };
         match build() {
             Ok(o) => o,
@@ -201,7 +226,7 @@ fn main() -> ! {
     }
 
     let mut sum = 0u32;
-    for (w, m) in params.iter().zip(&moments) {
+    for (w, m) in params.iter().zip(&moments[..LEN]) {
         sum = sum.rotate_left(5) ^ w.to_bits() ^ m.to_bits().rotate_left(16);
     }
     hprintln!("stack_bytes {}", deepest);

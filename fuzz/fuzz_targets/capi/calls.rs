@@ -138,13 +138,14 @@ impl Ctx {
     }
 }
 
-/// Three float buffers and their length: back to back at a small offset (`want` values, or one
-/// more or less), or three arbitrary pointers.
+/// Three float buffers and their length `len` (the third holds `nb · len` values): back to back
+/// at a small offset (`want` values, or one more or less), or three arbitrary pointers.
 pub(crate) fn three(
     r: &mut Reader,
     want: Option<usize>,
     scope: Scope,
     live: usize,
+    nb: usize,
 ) -> (Loc, Loc, Loc, usize) {
     let limit = if scope == Scope::Opt { LIMIT } else { BUF_END };
     if r.u8() % 4 != 0 {
@@ -155,7 +156,7 @@ pub(crate) fn three(
             _ => {}
         }
         let base = 4 * (r.u8() as usize % 16);
-        let len = len.min((BUF_END - base) / 12);
+        let len = len.min((BUF_END - base) / (4 * (2 + nb)));
         (
             Loc::at(base, limit),
             Loc::at(base + 4 * len, limit),
@@ -168,85 +169,8 @@ pub(crate) fn three(
             loc(r, 4, 4, scope, live),
             loc(r, 4, 4, scope, live),
         );
-        (a, b, c, length(r, &[a, b, c], 4))
+        (a, b, c, length(r, &[a, b], 4).min(c.room(4 * nb)))
     }
-}
-
-/// `gradstep_kernel_momentum` or `gradstep_kernel_sgd`, against the reference.
-pub(crate) fn kernel_call(r: &mut Reader, ctx: &mut Ctx, momentum_kernel: bool) -> Outcome {
-    let w = &ctx.w;
-    let (lp, lg, ls, len) = three(r, None, Scope::Buf, ctx.live);
-    let rows = match r.u8() % 4 {
-        0 | 1 => 0,
-        2 => 1 + r.u8() as usize % 8,
-        _ => r.u64() as usize,
-    };
-    let (lr, momentum, damp, nest, first, wd, scale, backend) = (
-        r.f32_param(),
-        r.f64_param(),
-        r.f64_param(),
-        flag(r),
-        flag(r),
-        r.f64_param(),
-        r.f64_param(),
-        backend_id(r),
-    );
-    let uses = [
-        use_of(w, lp, len, 4, 4, true),
-        use_of(w, lg, len, 4, 4, false),
-        use_of(w, ls, len, 4, 4, true),
-    ];
-    let valid = all_ok(&uses);
-    let inputs = valid.then(|| {
-        (
-            w.f32s(lp.off(), len),
-            w.f32s(lg.off(), len),
-            w.f32s(ls.off(), len),
-        )
-    });
-    let (pp, gp, sp) = (w.ptr::<f32>(lp), w.ptr::<f32>(lg), w.ptr::<f32>(ls));
-    // SAFETY: NULL, or pointers into the world with room for `len` values.
-    let s = unsafe {
-        if momentum_kernel {
-            gradstep_kernel_momentum(
-                pp, gp, sp, len, rows, lr, momentum, nest, wd, scale, backend,
-            )
-        } else {
-            gradstep_kernel_sgd(
-                pp, gp, sp, len, rows, lr, momentum, damp, nest, first, wd, scale, backend,
-            )
-        }
-    };
-    let mut out = Outcome::new(s);
-    out.must_fail = !valid;
-    out.written = vec![
-        (lp.off(), len.saturating_mul(4)),
-        (ls.off(), len.saturating_mul(4)),
-    ];
-    let Some((mut wv, g, mut m)) = inputs else {
-        return out;
-    };
-    // the same call through the Rust API, in the C API's order of checks
-    let c = NonZeroUsize::new(rows);
-    let rust = (|| {
-        let b = backend_of(backend).ok_or(Status::InvalidArgument)?;
-        let prep = GradPrep::new(wd, scale)?;
-        if momentum_kernel {
-            let step = MomentumStep::new(lr, momentum, nest != 0, prep)?;
-            reference::momentum(&mut wv, &g, &mut m, c, &step)?;
-        } else {
-            let step = SgdStep::new(lr, momentum, damp, nest != 0, prep)?.first_step(first != 0);
-            reference::sgd(&mut wv, &g, &mut m, c, &step)?;
-        }
-        b.check()?;
-        Ok::<(), Status>(())
-    })();
-    if s == Status::Ok && rust.is_ok() {
-        assert_same("kernel params", &w.f32s(lp.off(), len), &wv);
-        assert_same("kernel state", &w.f32s(ls.off(), len), &m);
-    }
-    out.expected = Some(rust.err().unwrap_or(Status::Ok));
-    out
 }
 
 /// The seven table fillers and the piecewise length, against `lr::dynamic`; the output sometimes
@@ -578,10 +502,53 @@ pub(crate) fn messages(r: &mut Reader) -> Outcome {
     let selected = gradstep_backend_selected();
     assert_eq!(backend_of(selected), Some(Backend::selected()));
     assert_ne!(selected, GRADSTEP_BACKEND_AUTO);
+    // the settings' defaults are the Rust API's
+    let (a, w) = (AdamSettings::new(), AdamWSettings::new());
+    let d = gradstep_adam_settings_default();
+    assert_eq!(
+        (
+            [d.beta1, d.beta2, d.eps, d.loss_scale].map(f64::to_bits),
+            [d.nesterov, d.amsgrad, d.threads, d.check_finite, d.backend]
+        ),
+        (
+            [a.beta1, a.beta2, a.eps, a.loss_scale].map(f64::to_bits),
+            [0, 0, a.threads, 0, GRADSTEP_BACKEND_AUTO]
+        ),
+        "gradstep_adam_settings_default"
+    );
+    let d = gradstep_adamw_settings_default();
+    assert_eq!(
+        (
+            [d.beta1, d.beta2, d.eps].map(f64::to_bits),
+            [d.check_finite, d.backend]
+        ),
+        (
+            [w.beta1, w.beta2, w.eps].map(f64::to_bits),
+            [0, GRADSTEP_BACKEND_AUTO]
+        ),
+        "gradstep_adamw_settings_default"
+    );
     // SAFETY: as above.
     let version = unsafe { std::ffi::CStr::from_ptr(gradstep_version()) };
     assert!(!version.to_bytes().is_empty());
     let mut out = Outcome::new(Status::Ok);
     out.expected = Some(Status::Ok);
     out
+}
+
+pub(crate) fn st_ref<T>(r: &Result<T, Error>) -> Status {
+    match r {
+        Ok(_) => Status::Ok,
+        Err(e) => Status::from(*e),
+    }
+}
+
+/// `gradstep_optimizer_global_step` with the signature of the other number queries (it writes
+/// a `uint32_t` only).
+pub(crate) unsafe extern "C" fn global_step_as_usize(
+    opt: *const COptimizer,
+    out: *mut usize,
+) -> Status {
+    // SAFETY: the caller's; `out` has room for a `size_t`, more than a `uint32_t`.
+    unsafe { gradstep_optimizer_global_step(opt, out as *mut u32) }
 }

@@ -98,6 +98,31 @@ pub(crate) fn schedule_decodes(p: *const CSchedule) -> bool {
 pub(crate) enum Rules {
     Momentum(MomentumSettings),
     Sgd(SgdSettings),
+    Adam(AdamSettings),
+    AdamW(AdamWSettings),
+}
+
+impl Rules {
+    /// What the rule's constructor says of the settings (C init checks them before the groups
+    /// and the layout).
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        match self {
+            Rules::Momentum(s) => MomentumRule::new(s).map(|_| ()),
+            Rules::Sgd(s) => SgdRule::new(s).map(|_| ()),
+            Rules::Adam(s) => AdamRule::new(s).map(|_| ()),
+            Rules::AdamW(s) => AdamWRule::new(s).map(|_| ()),
+        }
+    }
+
+    /// The state buffers of the rule: Momentum and SGD one, Adam two (three with AMSGrad),
+    /// AdamWeightDecay two.
+    pub(crate) fn buffers(&self) -> usize {
+        match self {
+            Rules::Momentum(_) | Rules::Sgd(_) => 1,
+            Rules::Adam(s) => 2 + s.amsgrad as usize,
+            Rules::AdamW(_) => 2,
+        }
+    }
 }
 
 /// The state of the C optimizer as the Rust API says it must be.
@@ -112,7 +137,10 @@ pub(crate) struct State {
     pub(crate) state_len: usize,
     pub(crate) saved_len: usize,
     pub(crate) step: u32,
-    pub(crate) started: bool,
+    /// The rule's saved scalars (SGD's first-step flag, Adam's beta powers), and those of a
+    /// fresh optimizer.
+    pub(crate) scalars: [u32; 2],
+    pub(crate) fresh: [u32; 2],
     /// Each group's current static learning rate (init's `F(lr)` for a static group; 0 for one
     /// that was not static at init: gradstep keeps it in a word init leaves at 0).
     pub(crate) static_lr: Vec<f32>,
@@ -126,6 +154,8 @@ pub(crate) struct State {
 pub(crate) enum Opt<'m> {
     M(Momentum<'m, Vec<Group<'m>>>),
     S(Sgd<'m, Vec<Group<'m>>>),
+    A(Adam<'m, Vec<Group<'m>>>),
+    W(AdamWeightDecay<'m, Vec<Group<'m>>>),
 }
 
 /// A C table as a schedule: `values[k]`, past the end the last value or NaN (which `Lr::at`
@@ -294,7 +324,7 @@ pub(crate) fn with_model<T>(
     if on!(&opt, |o| o.len()) != st.len {
         return Model::Refused(Status::LayoutChanged);
     }
-    if st.step != 0 || st.started {
+    if st.step != 0 || st.scalars != st.fresh {
         let n = on!(&opt, |o| o.state_len());
         if n > MAX_MODEL_STATE {
             return Model::Unknown;
@@ -303,7 +333,8 @@ pub(crate) fn with_model<T>(
         let mut bytes = vec![0u8; on!(&opt, |o| o.saved_len())];
         on!(&opt, |o| o.save(&zeros, &mut bytes)).expect("the model saves");
         bytes[8..12].copy_from_slice(&st.step.to_le_bytes());
-        bytes[24..28].copy_from_slice(&(st.started as u32).to_le_bytes());
+        bytes[24..28].copy_from_slice(&st.scalars[0].to_le_bytes());
+        bytes[28..32].copy_from_slice(&st.scalars[1].to_le_bytes());
         let body = bytes.len() - 4;
         let sum = fnv1a(&bytes[..body]);
         bytes[body..].copy_from_slice(&sum.to_le_bytes());
@@ -313,11 +344,11 @@ pub(crate) fn with_model<T>(
     Model::Done(f(&mut opt, token), approx)
 }
 
-/// The state a model call leaves: its step counter, SGD's first-step flag, the static learning
-/// rates.
+/// The state a model call leaves: its step counter, the rule's scalars (SGD's first-step flag,
+/// Adam's beta powers), the static learning rates.
 pub(crate) struct Scalars {
     pub(crate) step: u32,
-    pub(crate) started: bool,
+    pub(crate) scalars: [u32; 2],
     pub(crate) static_lr: Vec<f32>,
 }
 
@@ -325,13 +356,13 @@ impl State {
     pub(crate) fn scalars(&self) -> Scalars {
         Scalars {
             step: self.step,
-            started: self.started,
+            scalars: self.scalars,
             static_lr: self.static_lr.clone(),
         }
     }
     pub(crate) fn apply(&mut self, s: Scalars) {
         self.step = s.step;
-        self.started = s.started;
+        self.scalars = s.scalars;
         self.static_lr = s.static_lr;
     }
 }
@@ -382,6 +413,8 @@ pub(crate) fn build_opt<'m>(
     match rules {
         Rules::Momentum(s) => Momentum::new(tensors, gs, s).map(Opt::M),
         Rules::Sgd(s) => Sgd::new(tensors, gs, s).map(Opt::S),
+        Rules::Adam(s) => Adam::new(tensors, gs, s).map(Opt::A),
+        Rules::AdamW(s) => AdamWeightDecay::new(tensors, gs, s).map(Opt::W),
     }
 }
 
@@ -390,10 +423,7 @@ pub(crate) fn build_opt<'m>(
 pub(crate) fn extract(o: &Opt<'_>, st: &State, lrs_too: bool) -> Scalars {
     let mut s = st.scalars();
     s.step = on!(o, |x| x.global_step());
-    s.started = match o {
-        Opt::S(x) => x.rule().started(),
-        Opt::M(_) => false,
-    };
+    s.scalars = scalars_of(o);
     if lrs_too {
         for (i, g) in on!(o, |x| x.groups()).iter().enumerate() {
             if let Lr::Static(v) = g.lr() {
@@ -402,4 +432,136 @@ pub(crate) fn extract(o: &Opt<'_>, st: &State, lrs_too: bool) -> Scalars {
         }
     }
     s
+}
+
+/// The scalars the rule of `o` saves (`src/state.rs`): SGD `[started, 0]`, Adam its beta powers'
+/// bits, the others `[0, 0]`.
+pub(crate) fn scalars_of(o: &Opt<'_>) -> [u32; 2] {
+    match o {
+        Opt::S(x) => [x.rule().started() as u32, 0],
+        Opt::A(x) => x.rule().powers().map(f32::to_bits),
+        Opt::M(_) | Opt::W(_) => [0, 0],
+    }
+}
+
+// ----- Adam's and AdamWeightDecay's settings -----------------------------------------------
+
+/// Adam's and AdamWeightDecay's own settings fields.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamFields {
+    pub(crate) beta1: f64,
+    pub(crate) beta2: f64,
+    pub(crate) eps: f64,
+    pub(crate) amsgrad: u32,
+    /// Whether the settings' Nesterov field is 0 whatever the input said (so that AMSGrad is not
+    /// mostly refused for it).
+    pub(crate) no_nesterov: bool,
+    pub(crate) threads: u32,
+}
+
+impl AdamFields {
+    /// The Nesterov field the settings hold.
+    pub(crate) fn nesterov(&self, nesterov: u32) -> u32 {
+        if self.no_nesterov { 0 } else { nesterov }
+    }
+}
+
+/// Adam's fields: mostly valid betas and `eps`, a quarter of the time any (0, 1, NaN, `F(β)` of 1,
+/// `eps` ≤ 0 or rounding to 0, …); AMSGrad off, on (without Nesterov), or any flag (with
+/// Nesterov: refused); `K` mostly 1 to 4, sometimes 0 or any.
+pub(crate) fn adam_fields(r: &mut Reader) -> AdamFields {
+    let (beta1, beta2, eps) = if r.u8() % 4 == 0 {
+        (r.beta(), r.beta(), r.eps())
+    } else {
+        let b = r.u8() as usize;
+        (
+            [0.9, 0.5, 0.8, 0.1][b & 3],
+            [0.999, 0.75, 0.9999, 0.5][b >> 2 & 3],
+            [1e-8, 1e-6, 1e-3, 0.1][b >> 4 & 3],
+        )
+    };
+    let (amsgrad, no_nesterov) = match r.u8() % 4 {
+        0 => (0, false),
+        1 => (1, true),
+        2 => (flag(r), true),
+        _ => (flag(r), false),
+    };
+    AdamFields {
+        beta1,
+        beta2,
+        eps,
+        amsgrad,
+        no_nesterov,
+        threads: r.threads(),
+    }
+}
+
+/// Writes `gradstep_adam_settings` (or, with `adamw`, `gradstep_adamw_settings`) at `p` field by
+/// field.
+///
+/// # Safety
+/// `p` must be valid for writing the struct, aligned or not.
+pub(crate) unsafe fn write_adam_settings(
+    p: *mut u8,
+    adamw: bool,
+    a: &AdamFields,
+    loss_scale: f64,
+    nesterov: u32,
+    check_finite: u32,
+    backend: u32,
+) {
+    // SAFETY: the caller's; unaligned writes.
+    unsafe {
+        if adamw {
+            let p = p as *mut CAdamWSettings;
+            addr_of_mut!((*p).beta1).write_unaligned(a.beta1);
+            addr_of_mut!((*p).beta2).write_unaligned(a.beta2);
+            addr_of_mut!((*p).eps).write_unaligned(a.eps);
+            addr_of_mut!((*p).check_finite).write_unaligned(check_finite);
+            addr_of_mut!((*p).backend).write_unaligned(backend);
+        } else {
+            let p = p as *mut CAdamSettings;
+            addr_of_mut!((*p).beta1).write_unaligned(a.beta1);
+            addr_of_mut!((*p).beta2).write_unaligned(a.beta2);
+            addr_of_mut!((*p).eps).write_unaligned(a.eps);
+            addr_of_mut!((*p).loss_scale).write_unaligned(loss_scale);
+            addr_of_mut!((*p).nesterov).write_unaligned(a.nesterov(nesterov));
+            addr_of_mut!((*p).amsgrad).write_unaligned(a.amsgrad);
+            addr_of_mut!((*p).threads).write_unaligned(a.threads);
+            addr_of_mut!((*p).check_finite).write_unaligned(check_finite);
+            addr_of_mut!((*p).backend).write_unaligned(backend);
+        }
+    }
+}
+
+/// The Rust settings C init makes of these fields (`src/ffi/init.rs`).
+pub(crate) fn adam_rules(
+    adamw: bool,
+    a: &AdamFields,
+    loss_scale: f64,
+    nesterov: u32,
+    check_finite: u32,
+    backend: Backend,
+) -> Rules {
+    if adamw {
+        Rules::AdamW(
+            AdamWSettings::new()
+                .with_betas(a.beta1, a.beta2)
+                .with_eps(a.eps)
+                .with_check_finite(check_finite != 0)
+                .with_backend(backend),
+        )
+    } else {
+        Rules::Adam(
+            AdamSettings::new()
+                .with_betas(a.beta1, a.beta2)
+                .with_eps(a.eps)
+                .with_loss_scale(loss_scale)
+                .with_nesterov(a.nesterov(nesterov) != 0)
+                .with_amsgrad(a.amsgrad != 0)
+                .with_threads(a.threads)
+                .with_check_finite(check_finite != 0)
+                .with_backend(backend),
+        )
+    }
 }

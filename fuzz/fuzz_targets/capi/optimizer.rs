@@ -24,7 +24,7 @@ pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool)
         d => first + d % (n_t + 2 - first),
     };
     let want_len = ctx.st.as_ref().map_or(0, |s| s.len);
-    let (lp, lg, ls, len) = three(r, Some(want_len), Scope::Opt, ctx.live);
+    let (lp, lg, ls, len) = three(r, Some(want_len), Scope::Opt, ctx.live, ctx.buffers());
     let state_len = match r.u8() {
         255 => len.saturating_add(1),
         254 => len.saturating_sub(1),
@@ -94,6 +94,7 @@ pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool)
         };
         let plan = st.planned.as_ref().is_some_and(|(k, _)| *k == token);
         let (len0, state_len0) = (st.len, st.state_len);
+        let buffers = st.rules.buffers();
         let n_c = st.n_tensors;
         let m = with_model(w, st, Over::Now, Some(&lrs), plan, |o, t| {
             if len != len0 || state_len != state_len0 {
@@ -107,7 +108,10 @@ pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool)
                 return (Status::StaleStep, None);
             };
             let (mut pw, pg) = (wv[el.clone()].to_vec(), gv[el.clone()].to_vec());
-            let mut ps = sv[el.clone()].to_vec();
+            // the shard's elements of each state buffer, one after the other
+            let mut ps: Vec<f32> = (0..buffers)
+                .flat_map(|b| sv[b * len + el.start..b * len + el.end].iter().copied())
+                .collect();
             let got = on!(&*o, |x| {
                 let part = x
                     .part(first..end, &mut pw, &pg, &mut ps)
@@ -122,12 +126,14 @@ pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool)
                 out.approx = approx;
                 if let (Status::Ok, Some((el, pw, ps))) = (s, bits) {
                     wv[el.clone()].copy_from_slice(&pw);
-                    sv[el.clone()].copy_from_slice(&ps);
-                    // only the shard's elements are written
-                    out.written = vec![
-                        (lp.off() + 4 * el.start, 4 * el.len()),
-                        (ls.off() + 4 * el.start, 4 * el.len()),
-                    ];
+                    // only the shard's elements are written, of the params and of each buffer
+                    out.written = vec![(lp.off() + 4 * el.start, 4 * el.len())];
+                    for b in 0..buffers {
+                        let at = b * len + el.start;
+                        sv[at..at + el.len()]
+                            .copy_from_slice(&ps[b * el.len()..(b + 1) * el.len()]);
+                        out.written.push((ls.off() + 4 * at, 4 * el.len()));
+                    }
                     assert_same("shard params", &w.f32s(lp.off(), len), &wv);
                     assert_same("shard state", &w.f32s(ls.off(), state_len), &sv);
                 }
@@ -424,23 +430,6 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
     out
 }
 
-pub(crate) fn st_ref<T>(r: &Result<T, Error>) -> Status {
-    match r {
-        Ok(_) => Status::Ok,
-        Err(e) => Status::from(*e),
-    }
-}
-
-/// `gradstep_optimizer_global_step` with the signature of the other number queries (it writes
-/// a `uint32_t` only).
-pub(crate) unsafe extern "C" fn global_step_as_usize(
-    opt: *const COptimizer,
-    out: *mut usize,
-) -> Status {
-    // SAFETY: the caller's; `out` has room for a `size_t`, more than a `uint32_t`.
-    unsafe { gradstep_optimizer_global_step(opt, out as *mut u32) }
-}
-
 /// `gradstep_optimizer_save`: the state and the output bytes in the call buffers.
 pub(crate) fn save_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
     let live = ctx.live;
@@ -449,7 +438,7 @@ pub(crate) fn save_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
         .as_ref()
         .map_or((0, 64), |s| (s.state_len, s.saved_len));
     let (lsd, lout, state_len, out_len) = if r.u8() % 4 != 0 {
-        let state_len = state_len0.min(300);
+        let state_len = state_len0.min(900);
         let base = 4 * (r.u8() as usize % 8);
         let out_off = (base + 4 * state_len + r.u8() as usize % 8).min(BUF_END - 1);
         let out_len = saved_len

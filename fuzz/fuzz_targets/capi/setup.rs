@@ -287,18 +287,31 @@ pub(crate) fn setup(r: &mut Reader) -> Ctx {
         ctx.w.write(GROUPS + GROUP_SIZE * i, g);
     }
 
-    let sgd = r.bool();
+    // 0 Momentum, 1 SGD, 2 Adam, 3 AdamWeightDecay
+    let rule = r.u8() % 4;
+    let sgd = rule == 1;
     let momentum = r.f64_param();
     let nesterov = flag(r);
     let loss_scale = r.f64_param();
     let check_finite = flag(r);
     let backend = backend_id(r);
     let dampening = r.f64_param();
+    let adam = (rule >= 2).then(|| adam_fields(r));
     // the settings, written field by field (their padding stays zero)
     let sp = ctx.w.at::<u8>(SETTINGS);
-    // SAFETY: the settings area, with room for either struct; no call runs.
+    // SAFETY: the settings area, with room for any of the structs; no call runs.
     unsafe {
-        if sgd {
+        if let Some(a) = adam {
+            write_adam_settings(
+                sp,
+                rule == 3,
+                &a,
+                loss_scale,
+                nesterov,
+                check_finite,
+                backend,
+            );
+        } else if sgd {
             let p = sp as *mut CSgdSettings;
             addr_of_mut!((*p).momentum).write(momentum);
             addr_of_mut!((*p).dampening).write(dampening);
@@ -315,10 +328,11 @@ pub(crate) fn setup(r: &mut Reader) -> Ctx {
             addr_of_mut!((*p).backend).write(backend);
         }
     }
-    let settings_size = if sgd {
-        size_of::<CSgdSettings>()
-    } else {
-        size_of::<CMomentumSettings>()
+    let settings_size = match rule {
+        0 => size_of::<CMomentumSettings>(),
+        1 => size_of::<CSgdSettings>(),
+        2 => size_of::<CAdamSettings>(),
+        _ => size_of::<CAdamWSettings>(),
     };
 
     // the optimizer: in its slot, NULL, misaligned, or over the groups, the tensors or the settings
@@ -356,10 +370,11 @@ pub(crate) fn setup(r: &mut Reader) -> Ctx {
     let before_groups = groups_of(&ctx.w);
     // SAFETY: every pointer is NULL or points into the world with room for what it is given.
     let init = unsafe {
-        if sgd {
-            gradstep_sgd_init(op, tp, n_t, gp, n_g, setp as *const CSgdSettings)
-        } else {
-            gradstep_momentum_init(op, tp, n_t, gp, n_g, setp as *const CMomentumSettings)
+        match rule {
+            0 => gradstep_momentum_init(op, tp, n_t, gp, n_g, setp as *const CMomentumSettings),
+            1 => gradstep_sgd_init(op, tp, n_t, gp, n_g, setp as *const CSgdSettings),
+            2 => gradstep_adam_init(op, tp, n_t, gp, n_g, setp as *const CAdamSettings),
+            _ => gradstep_adamw_init(op, tp, n_t, gp, n_g, setp as *const CAdamWSettings),
         }
     };
 
@@ -383,7 +398,10 @@ pub(crate) fn setup(r: &mut Reader) -> Ctx {
             })
         })
         && backend_of(backend).is_some();
-    let rules = if sgd {
+    let bk = backend_of(backend).unwrap_or(Backend::Scalar);
+    let rules = if let Some(a) = adam {
+        adam_rules(rule == 3, &a, loss_scale, nesterov, check_finite, bk)
+    } else if sgd {
         Rules::Sgd(
             SgdSettings::default()
                 .with_momentum(momentum)
@@ -403,6 +421,16 @@ pub(crate) fn setup(r: &mut Reader) -> Ctx {
         )
     };
     let layout: Vec<Tensor> = (0..n_t).map(|i| ctx.w.tensor(i)).collect();
+    // the settings are checked right after the pointers, before the groups and the layout
+    if all_ok(&uses)
+        && let Err(e) = rules.check()
+    {
+        assert_eq!(
+            init,
+            Status::from(e),
+            "init refused the settings {rules:?} differently"
+        );
+    }
     let rust = ptrs_ok.then(|| rust_init(&ctx.w, &layout, n_g, rules));
     if trace() {
         eprintln!(
@@ -476,16 +504,14 @@ pub(crate) fn rust_init(
         };
         groups.push(Group::new(lr, g.weight_decay, g.centralize != 0)?);
     }
-    let (len, state_len, saved_len) = match rules {
-        Rules::Momentum(s) => {
-            let o = Momentum::new(layout, groups, s)?;
-            (o.len(), o.state_len(), o.saved_len())
-        }
-        Rules::Sgd(s) => {
-            let o = Sgd::new(layout, groups, s)?;
-            (o.len(), o.state_len(), o.saved_len())
-        }
-    };
+    let o = build_opt(rules, layout, groups)?;
+    let (len, state_len, saved_len) = on!(&o, |x| (x.len(), x.state_len(), x.saved_len()));
+    assert_eq!(
+        state_len,
+        len * rules.buffers(),
+        "state_len of {rules:?}: its buffers × len"
+    );
+    let fresh = scalars_of(&o);
     Ok(State {
         rules,
         n_tensors: layout.len(),
@@ -496,7 +522,8 @@ pub(crate) fn rust_init(
         state_len,
         saved_len,
         step: 0,
-        started: false,
+        scalars: fresh,
+        fresh,
         static_lr,
         planned: None,
         known: true,

@@ -132,6 +132,72 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An Adam `β` as `f64`: often a typical value (0.9, 0.999) or any value in `[0, 1)`, values
+    /// just below 1 (whose `F(β)` rounds to 1 for the closest), sometimes any hyper-parameter
+    /// (0, 1, NaN, negative, huge, any bits).
+    pub fn beta(&mut self) -> f64 {
+        match self.u8() % 8 {
+            0 => 0.9,
+            1 => 0.999,
+            2 => self.u16() as f64 / 65536.0,
+            3 => self.u32() as f64 / 4_294_967_296.0,
+            // 1 − k·2^-30: F(β) = 1 for k ≤ 32
+            4 => 1.0 - self.u8() as f64 / 1_073_741_824.0,
+            _ => self.f64_param(),
+        }
+    }
+
+    /// Adam's `eps` as `f64`: often a typical value, values at the edges of `F` (subnormal, rounding
+    /// to 0, to the largest finite `f32` or past it), sometimes any hyper-parameter or `f32`.
+    pub fn eps(&mut self) -> f64 {
+        match self.u8() % 8 {
+            0 => 1e-8,
+            1 => 1e-6,
+            2 => [
+                1e-45,
+                1e-46,
+                7.1e-46,
+                7e-46,
+                f32::MIN_POSITIVE as f64,
+                3.4028235e38,
+                3.5e38,
+                1e-300,
+            ][self.u8() as usize % 8],
+            3 => f32::from_bits(self.u32()) as f64,
+            _ => self.f64_param(),
+        }
+    }
+
+    /// A beta power for a step: mostly one an optimizer forms (`F(β)` of the first step, or
+    /// `F(β)` multiplied in again up to 255 or 65535 times: down to subnormals and 0), sometimes
+    /// values near 1, specials or any bits (outside `[0, 1)`: refused).
+    pub fn power(&mut self, beta: f32) -> f32 {
+        match self.u8() % 8 {
+            0 | 1 => beta,
+            2 | 3 => {
+                let k = if self.bool() {
+                    self.u16()
+                } else {
+                    self.u8() as u16
+                };
+                (0..k).fold(beta, |p, _| p * beta)
+            }
+            4 => SPECIAL_F32[self.u8() as usize % 16],
+            5 => f32::from_bits(self.u32()),
+            6 => f32::from_bits(1.0f32.to_bits() - self.u8() as u32),
+            _ => self.u16() as f32 / 65536.0,
+        }
+    }
+
+    /// MindSpore's kernel threads `K`: mostly 1 to 4, sometimes 0 or any `u32`.
+    pub fn threads(&mut self) -> u32 {
+        match self.u8() % 16 {
+            0 => 0,
+            1 => self.u32(),
+            k => 1 + k as u32 % 4,
+        }
+    }
+
     /// A learning rate as `f32` (the kernels take `lr(k)` already rounded).
     pub fn f32_param(&mut self) -> f32 {
         match self.u8() % 8 {
@@ -160,6 +226,17 @@ impl<'a> Reader<'a> {
     /// `n` tensor values.
     pub fn values(&mut self, n: usize, raw: bool) -> Vec<f32> {
         (0..n).map(|_| self.value(raw)).collect()
+    }
+
+    /// `n` tensor values: read one by one up to 256, past that a pattern of 1 to 61 values (a
+    /// count byte, then the values) repeated, so that a short input fills a long tensor.
+    pub fn long_values(&mut self, n: usize, raw: bool) -> Vec<f32> {
+        if n <= 256 {
+            return self.values(n, raw);
+        }
+        let p = 1 + self.u8() as usize % 61;
+        let pattern = self.values(p, raw);
+        (0..n).map(|i| pattern[i % p]).collect()
     }
 }
 

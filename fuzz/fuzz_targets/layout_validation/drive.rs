@@ -5,7 +5,7 @@ use super::*;
 /// The same operations on `a` (whole steps) and `b` (steps in parts).
 pub(crate) fn drive<'a, R: Reference, G>(
     r: &mut Reader,
-    settings: &(MomentumSettings, SgdSettings),
+    settings: &Settings,
     a: &mut Optimizer<'a, R, G>,
     b: &mut Optimizer<'a, R, G>,
 ) where
@@ -26,6 +26,8 @@ pub(crate) fn drive<'a, R: Reference, G>(
         n * buffers,
         "state_len is the rule's buffers × len"
     );
+    assert_eq!(buffers, R::n_buffers(settings), "the rule's state buffers");
+    assert_eq!(a.rule(), b.rule(), "the twins' rules");
     assert_eq!(n, a.elements(0..n_tensors).expect("the whole layout").len());
     assert_eq!(n, a.tensors().iter().map(|t| t.len).sum::<usize>());
     assert_eq!(
@@ -51,11 +53,11 @@ pub(crate) fn drive<'a, R: Reference, G>(
     }
     let raw = r.bool();
     let mut ba = Bufs {
-        p: r.values(n, raw),
-        s: r.values(state_len, raw),
+        p: r.long_values(n, raw),
+        s: r.long_values(state_len, raw),
     };
     let mut bb = ba.clone();
-    let mut grads = r.values(n, raw);
+    let mut grads = r.long_values(n, raw);
 
     for _ in 0..12 {
         if r.is_empty() {
@@ -69,15 +71,17 @@ pub(crate) fn drive<'a, R: Reference, G>(
             // a whole step on `a`, the same step in parts on `b`
             0..=2 => {
                 if op & 0x80 != 0 {
-                    grads = r.values(n, raw);
+                    grads = r.long_values(n, raw);
                 }
                 let before = observe(a);
                 let saved = ba.clone();
                 let mut want = ba.clone();
+                let rule = *a.rule();
                 let got = a.step(&mut ba.p, &grads, &mut ba.s);
                 match got {
                     Ok(()) => {
                         assert_eq!(a.global_step(), before.0 + 1, "a step did not count");
+                        rule.check_advanced(a.rule());
                         // the reference, with the learning rates the step used
                         let rule_before = *b.rule();
                         let token = b.begin_step().expect("begin_step where step succeeded");
@@ -98,6 +102,7 @@ pub(crate) fn drive<'a, R: Reference, G>(
                     }
                     Err(e) => {
                         assert_unchanged("failed step", a, &before, &ba, &saved);
+                        assert_eq!(*a.rule(), rule, "a failed step changed the rule");
                         let got_b = b.step(&mut bb.p, &grads, &mut bb.s);
                         assert_eq!(got_b, Err(e), "the twin failed differently");
                     }
@@ -182,6 +187,12 @@ pub(crate) fn drive<'a, R: Reference, G>(
                 assert_eq!(
                     u32::from_le_bytes(out[8..12].try_into().unwrap()),
                     a.global_step()
+                );
+                let word = |i: usize| u32::from_le_bytes(out[i..i + 4].try_into().unwrap());
+                assert_eq!(
+                    [word(24), word(28)],
+                    a.rule().saved_scalars(),
+                    "the saved scalars (Adam's beta powers)"
                 );
                 let floats = |b: &[u8]| -> Vec<f32> {
                     b[head..written - 4]

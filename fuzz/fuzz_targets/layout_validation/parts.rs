@@ -52,12 +52,13 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u32 {
 
 /// What a rule does to one tensor, through the public reference: the update this optimizer's
 /// step must apply, with its group's learning rate `lr` and gradient preparation `prep`, built
-/// from the settings the optimizer was built with.
+/// from the settings the optimizer was built with and the rule's scalars.
 pub(crate) trait Reference: Rule + PartialEq + Copy {
+    /// One tensor's update: `s` holds its part of each state buffer, one after the other.
     #[allow(clippy::too_many_arguments)]
     fn reference(
         &self,
-        settings: &(MomentumSettings, SgdSettings),
+        settings: &Settings,
         lr: f32,
         prep: GradPrep,
         w: &mut [f32],
@@ -65,14 +66,20 @@ pub(crate) trait Reference: Rule + PartialEq + Copy {
         s: &mut [f32],
         rows: Option<NonZeroUsize>,
     );
-    /// The loss scale the optimizer was built with.
-    fn loss_scale(settings: &(MomentumSettings, SgdSettings)) -> f64;
+    /// A group's gradient preparation from its weight decay, as the rule forms it.
+    fn grad_prep(settings: &Settings, weight_decay: f64) -> GradPrep;
+    /// The state buffers the settings ask for.
+    fn n_buffers(settings: &Settings) -> usize;
+    /// The rule's saved scalars (the header's last 8 bytes).
+    fn saved_scalars(&self) -> [u32; 2];
+    /// Checks the rule after a completed step against the rule before it (`self`).
+    fn check_advanced(&self, after: &Self);
 }
 
 impl Reference for MomentumRule {
     fn reference(
         &self,
-        (ms, _): &(MomentumSettings, SgdSettings),
+        st: &Settings,
         lr: f32,
         prep: GradPrep,
         w: &mut [f32],
@@ -80,21 +87,30 @@ impl Reference for MomentumRule {
         s: &mut [f32],
         rows: Option<NonZeroUsize>,
     ) {
-        let step = MomentumStep::new(lr, ms.momentum, ms.nesterov, prep)
+        let step = MomentumStep::new(lr, st.ms.momentum, st.ms.nesterov, prep)
             .expect("the constants of a built optimizer");
         assert_eq!(step.momentum().to_bits(), self.momentum().to_bits());
         assert_eq!(step.nesterov(), self.nesterov());
         reference::momentum(w, g, s, rows, &step).expect("a tensor of a checked layout");
     }
-    fn loss_scale(settings: &(MomentumSettings, SgdSettings)) -> f64 {
-        settings.0.loss_scale
+    fn grad_prep(st: &Settings, weight_decay: f64) -> GradPrep {
+        GradPrep::new(weight_decay, st.ms.loss_scale).expect("the preparation of a built optimizer")
+    }
+    fn n_buffers(_: &Settings) -> usize {
+        1
+    }
+    fn saved_scalars(&self) -> [u32; 2] {
+        [0, 0]
+    }
+    fn check_advanced(&self, after: &Self) {
+        assert_eq!(after, self, "a step changed the rule");
     }
 }
 
 impl Reference for SgdRule {
     fn reference(
         &self,
-        (_, ss): &(MomentumSettings, SgdSettings),
+        st: &Settings,
         lr: f32,
         prep: GradPrep,
         w: &mut [f32],
@@ -102,6 +118,7 @@ impl Reference for SgdRule {
         s: &mut [f32],
         rows: Option<NonZeroUsize>,
     ) {
+        let ss = &st.ss;
         let step = SgdStep::new(lr, ss.momentum, ss.dampening, ss.nesterov, prep)
             .expect("the constants of a built optimizer")
             .first_step(!self.started());
@@ -110,39 +127,170 @@ impl Reference for SgdRule {
         assert_eq!(step.nesterov(), self.nesterov());
         reference::sgd(w, g, s, rows, &step).expect("a tensor of a checked layout");
     }
-    fn loss_scale(settings: &(MomentumSettings, SgdSettings)) -> f64 {
-        settings.1.loss_scale
+    fn grad_prep(st: &Settings, weight_decay: f64) -> GradPrep {
+        GradPrep::new(weight_decay, st.ss.loss_scale).expect("the preparation of a built optimizer")
+    }
+    fn n_buffers(_: &Settings) -> usize {
+        1
+    }
+    fn saved_scalars(&self) -> [u32; 2] {
+        [self.started() as u32, 0]
+    }
+    fn check_advanced(&self, after: &Self) {
+        assert!(after.started(), "a step did not mark SGD's first step done");
+        assert_eq!(
+            (after.momentum(), after.dampening()),
+            (self.momentum(), self.dampening())
+        );
     }
 }
 
-/// The whole step `o` is about to take, by the reference, tensor by tensor (one state buffer).
+impl Reference for AdamRule {
+    fn reference(
+        &self,
+        st: &Settings,
+        lr: f32,
+        prep: GradPrep,
+        w: &mut [f32],
+        g: &[f32],
+        s: &mut [f32],
+        rows: Option<NonZeroUsize>,
+    ) {
+        let a = &st.adam;
+        let betas = Betas::new(a.beta1, a.beta2, a.eps).expect("the betas of a built optimizer");
+        assert_eq!(&betas, self.betas());
+        // MindSpore multiplies the powers in before its kernel: the step uses `power ⊗ F(β)`
+        let [p1, p2] = self.powers();
+        let threads = std::num::NonZeroU32::new(a.threads).expect("K of a built optimizer");
+        let step = AdamStep::new(lr, betas, a.nesterov, a.amsgrad, prep)
+            .expect("the constants of a built optimizer")
+            .with_powers(p1 * betas.beta1(), p2 * betas.beta2())
+            .expect("the powers of a step")
+            .with_threads(threads);
+        assert_eq!(
+            (step.nesterov(), step.amsgrad(), step.threads()),
+            (self.nesterov(), self.amsgrad(), self.threads())
+        );
+        let n = w.len();
+        let (m, rest) = s.split_at_mut(n);
+        let (v, vhat) = rest.split_at_mut(n);
+        reference::adam(w, g, m, v, vhat, rows, &step).expect("a tensor of a checked layout");
+    }
+    fn grad_prep(st: &Settings, weight_decay: f64) -> GradPrep {
+        GradPrep::new(weight_decay, st.adam.loss_scale)
+            .expect("the preparation of a built optimizer")
+    }
+    fn n_buffers(st: &Settings) -> usize {
+        2 + st.adam.amsgrad as usize
+    }
+    fn saved_scalars(&self) -> [u32; 2] {
+        self.powers().map(f32::to_bits)
+    }
+    fn check_advanced(&self, after: &Self) {
+        // beta1_power ← beta1_power ⊗ F(β1), beta2_power ← beta2_power ⊗ F(β2)
+        let [p1, p2] = self.powers();
+        let b = self.betas();
+        assert_eq!(
+            after.powers().map(f32::to_bits),
+            [p1 * b.beta1(), p2 * b.beta2()].map(f32::to_bits),
+            "the beta powers after a step"
+        );
+        assert_eq!(
+            (
+                after.betas(),
+                after.nesterov(),
+                after.amsgrad(),
+                after.threads()
+            ),
+            (
+                self.betas(),
+                self.nesterov(),
+                self.amsgrad(),
+                self.threads()
+            )
+        );
+    }
+}
+
+impl Reference for AdamWRule {
+    fn reference(
+        &self,
+        st: &Settings,
+        lr: f32,
+        prep: GradPrep,
+        w: &mut [f32],
+        g: &[f32],
+        s: &mut [f32],
+        rows: Option<NonZeroUsize>,
+    ) {
+        let aw = &st.adamw;
+        let betas = Betas::new(aw.beta1, aw.beta2, aw.eps).expect("the betas of a built optimizer");
+        assert_eq!(&betas, self.betas());
+        // the decoupled decay: F(wd) when wd > 0, else +0 (a weight decay of −0 is no decay, as
+        // MindSpore's flag `wd > 0` says)
+        let decay = prep.decay().unwrap_or(0.0);
+        assert_eq!(prep.unscale(), None, "AdamWeightDecay has no loss scale");
+        let step = AdamWStep::new(lr, betas, decay as f64).expect("the constants of a step");
+        let n = w.len();
+        let (m, v) = s.split_at_mut(n);
+        reference::adamw(w, g, m, v, rows, &step).expect("a tensor of a checked layout");
+    }
+    fn grad_prep(_: &Settings, weight_decay: f64) -> GradPrep {
+        let prep = GradPrep::decoupled(weight_decay).expect("the preparation of a built optimizer");
+        // F(wd) as AdamWStep::new forms it, but for −0
+        if weight_decay.to_bits() != (-0.0f64).to_bits() {
+            let step = AdamWStep::new(0.0, Betas::new(0.9, 0.999, 1e-6).unwrap(), weight_decay)
+                .expect("a weight decay the group took");
+            assert_eq!(
+                prep.decay().unwrap_or(0.0).to_bits(),
+                step.decay().to_bits(),
+                "the decoupled decay of {weight_decay:e}"
+            );
+        }
+        prep
+    }
+    fn n_buffers(_: &Settings) -> usize {
+        2
+    }
+    fn saved_scalars(&self) -> [u32; 2] {
+        [0, 0]
+    }
+    fn check_advanced(&self, after: &Self) {
+        assert_eq!(after, self, "a step changed the rule");
+    }
+}
+
+/// The whole step `o` is about to take, by the reference, tensor by tensor (each tensor's part of
+/// every state buffer).
 pub(crate) fn reference_step<'a, R: Reference, G>(
     o: &Optimizer<'a, R, G>,
-    settings: &(MomentumSettings, SgdSettings),
+    settings: &Settings,
     bufs: &mut Bufs,
     grads: &[f32],
 ) where
     G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>,
 {
+    let (n, buffers) = (o.len(), o.rule().state_buffers());
     let mut at = 0;
     for t in o.tensors() {
         let g = &o.groups()[t.group];
         let lr = o
             .lr(t.group)
             .expect("the learning rate of a step that succeeded");
-        let prep = GradPrep::new(g.weight_decay(), R::loss_scale(settings))
-            .expect("the preparation of a built optimizer");
+        let prep = R::grad_prep(settings, g.weight_decay());
         let rows = t.rows.filter(|_| g.centralize());
         let r = at..at + t.len;
+        let mut s = part_state(&bufs.s, n, buffers, &r);
         o.rule().reference(
             settings,
             lr,
             prep,
             &mut bufs.p[r.clone()],
             &grads[r.clone()],
-            &mut bufs.s[r],
+            &mut s,
             rows,
         );
+        put_part_state(&mut bufs.s, n, buffers, &r, &s);
         at += t.len;
     }
 }

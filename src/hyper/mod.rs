@@ -1,5 +1,11 @@
 //! The constants of one update, validated once and rounded to `f32` exactly where MindSpore rounds
-//! them (`docs/SEMANTICS.md` §1.4, §1.6, §2.2, §2.3). `F(x)` below is round-to-nearest from `f64` to `f32`.
+//! them (`docs/SEMANTICS.md` §1.4, §1.6, §2.2, §2.3; Adam's in [`AdamStep`] and [`AdamWStep`],
+//! `docs/SEMANTICS-ADAM.md`).
+//! `F(x)` below is round-to-nearest from `f64` to `f32`.
+
+mod adam;
+
+pub use adam::{AdamStep, AdamWStep, Betas};
 
 use crate::error::{Error, Param};
 use crate::softf64;
@@ -40,6 +46,22 @@ impl GradPrep {
             None
         };
         Ok(GradPrep { decay, unscale })
+    }
+
+    /// AdamWeightDecay's preparation: its weight decay `wd` (finite, ≥ 0) is decoupled, `F(wd)`
+    /// multiplied in inside the update when `wd > 0`, and it has no loss scale. [`GradPrep::decay`]
+    /// carries `F(wd)` to the rule, which does not add it to the gradient.
+    pub fn decoupled(weight_decay: f64) -> Result<Self, Error> {
+        let wd = non_negative(weight_decay, Param::WeightDecay)?;
+        let decay = if softf64::is_positive(wd) {
+            Some(round_f32(wd, Param::WeightDecay)?)
+        } else {
+            None
+        };
+        Ok(GradPrep {
+            decay,
+            unscale: None,
+        })
     }
 
     /// Rebuilds a value from [`GradPrep::decay`] and [`GradPrep::unscale`] (for the C API, which

@@ -15,6 +15,11 @@
 
 use core::num::NonZeroUsize;
 
+mod adam;
+
+pub(crate) use adam::check_adam;
+pub use adam::{adam, adam_update, adamw, adamw_update, amsgrad_update, chunk_len, in_body};
+
 use crate::error::{Buffer, Error};
 use crate::hyper::{GradPrep, MomentumStep, SgdStep};
 
@@ -133,11 +138,12 @@ pub(crate) struct Rows {
     pub centered: bool,
 }
 
-/// Validates one tensor's buffers; `None` means there is nothing to update (an empty tensor).
+/// Validates one tensor's buffers (each state buffer as long as the parameters); `None` means
+/// there is nothing to update (an empty tensor).
 pub(crate) fn check_tensor(
     params: usize,
     grads: usize,
-    state: usize,
+    states: &[usize],
     centralize: Option<NonZeroUsize>,
 ) -> Result<Option<Rows>, Error> {
     if grads != params {
@@ -147,7 +153,7 @@ pub(crate) fn check_tensor(
             actual: grads,
         });
     }
-    if state != params {
+    if let Some(&state) = states.iter().find(|&&s| s != params) {
         return Err(Error::LengthMismatch {
             buffer: Buffer::State,
             expected: params,
@@ -184,7 +190,7 @@ pub fn momentum(
     centralize: Option<NonZeroUsize>,
     step: &MomentumStep,
 ) -> Result<(), Error> {
-    let Some(rows) = check_tensor(params.len(), grads.len(), state.len(), centralize)? else {
+    let Some(rows) = check_tensor(params.len(), grads.len(), &[state.len()], centralize)? else {
         return Ok(());
     };
     let prep = step.prep();
@@ -211,7 +217,7 @@ pub fn sgd(
     centralize: Option<NonZeroUsize>,
     step: &SgdStep,
 ) -> Result<(), Error> {
-    let Some(rows) = check_tensor(params.len(), grads.len(), state.len(), centralize)? else {
+    let Some(rows) = check_tensor(params.len(), grads.len(), &[state.len()], centralize)? else {
         return Ok(());
     };
     let prep = step.prep();
