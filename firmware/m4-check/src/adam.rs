@@ -7,9 +7,9 @@ use core::num::{NonZeroU32, NonZeroUsize};
 
 use cortex_m_semihosting::hprintln;
 use gradstep::fma::{self, soft};
-use gradstep::sqrt;
 use gradstep::hyper::{AdamStep, AdamWStep, Betas, GradPrep};
 use gradstep::kernel;
+use gradstep::sqrt;
 use gradstep::{Error, reference};
 
 use crate::kernels::{LRS, MAX_LEN, MIXES, Mix, PREPS, ROOM, Rng, SPECIALS, value};
@@ -41,7 +41,11 @@ pub fn fused(tally: &mut Tally, n: u32) {
     let mut rng = Rng(0x2545_f491);
     for i in 0..n {
         let mix = if i % 2 == 0 { Mix::Ordinary } else { Mix::Bits };
-        let (a, b, c) = (value(&mut rng, mix), value(&mut rng, mix), value(&mut rng, mix));
+        let (a, b, c) = (
+            value(&mut rng, mix),
+            value(&mut rng, mix),
+            value(&mut rng, mix),
+        );
         check(a, b, c);
     }
 }
@@ -53,20 +57,36 @@ pub fn double(tally: &mut Tally, n: u32) {
     let mut rng = Rng(0x9e37_79b9);
     let mut f32s = SPECIALS.into_iter().map(f32::from_bits);
     for i in 0..SPECIALS.len() as u32 + n {
-        let x = f32s.next().unwrap_or_else(|| value(&mut rng, if i % 2 == 0 { Mix::Ordinary } else { Mix::Bits }));
+        let x = f32s
+            .next()
+            .unwrap_or_else(|| value(&mut rng, if i % 2 == 0 { Mix::Ordinary } else { Mix::Bits }));
         let (got, want) = (sqrt::sqrt_f64_of_f32_integer(x), libm::sqrt(x as f64));
         if tally.record(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())) {
-            hprintln!("  sqrt({:#010x}): {:#018x}, libm {:#018x}", x.to_bits(), got.to_bits(), want.to_bits());
+            hprintln!(
+                "  sqrt({:#010x}): {:#018x}, libm {:#018x}",
+                x.to_bits(),
+                got.to_bits(),
+                want.to_bits()
+            );
         }
         let (got, want) = (sqrt::sqrt_f32(x), libm::sqrtf(x));
         if tally.record(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())) {
-            hprintln!("  VSQRT({:#010x}): {:#010x}, libm {:#010x}", x.to_bits(), got.to_bits(), want.to_bits());
+            hprintln!(
+                "  VSQRT({:#010x}): {:#010x}, libm {:#010x}",
+                x.to_bits(),
+                got.to_bits(),
+                want.to_bits()
+            );
         }
         let wide = |rng: &mut Rng| f64::from_bits((rng.next() as u64) << 32 | rng.next() as u64);
         let (a, b, c) = (wide(&mut rng), x as f64, wide(&mut rng));
         let (got, want) = (soft::fused_f64(a, b, c), libm::fma(a, b, c));
         if tally.record(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan())) {
-            hprintln!("  fma_d: {:#018x}, libm {:#018x}", got.to_bits(), want.to_bits());
+            hprintln!(
+                "  fma_d: {:#018x}, libm {:#018x}",
+                got.to_bits(),
+                want.to_bits()
+            );
         }
     }
 }
@@ -116,9 +136,18 @@ impl Inputs {
         let n = self.len;
         let o = self.offsets;
         let [w, g, m, v, h] = &mut b;
-        let h = if vhat { &mut h[o[4]..o[4] + n] } else { &mut h[..0] };
+        let h = if vhat {
+            &mut h[o[4]..o[4] + n]
+        } else {
+            &mut h[..0]
+        };
         let r = f(
-            [&mut w[o[0]..o[0] + n], &mut m[o[2]..o[2] + n], &mut v[o[3]..o[3] + n], h],
+            [
+                &mut w[o[0]..o[0] + n],
+                &mut m[o[2]..o[2] + n],
+                &mut v[o[3]..o[3] + n],
+                h,
+            ],
             &g[o[1]..o[1] + n],
             self.centralize,
         );
@@ -128,13 +157,21 @@ impl Inputs {
 
 fn compare(what: &str, len: usize, want: &Outcome, got: &Outcome, tally: &mut Tally) {
     let diff = match (want.0, got.0) {
-        (Ok(()), Ok(())) => (0..5).find_map(|i| first_difference(&want.1[i], &got.1[i]).map(|j| (i, j))),
+        (Ok(()), Ok(())) => {
+            (0..5).find_map(|i| first_difference(&want.1[i], &got.1[i]).map(|j| (i, j)))
+        }
         (Err(a), Err(b)) if a == b => None,
         _ => Some((5, 0)),
     };
     if tally.record(diff.is_none()) {
         let (buf, i) = diff.unwrap();
-        hprintln!("  {} len {}: buffer {} element {} differs from the reference", what, len, buf, i);
+        hprintln!(
+            "  {} len {}: buffer {} element {} differs from the reference",
+            what,
+            len,
+            buf,
+            i
+        );
     }
 }
 
@@ -172,7 +209,9 @@ pub fn kernels(tally: &mut Tally) -> u32 {
                     }
                 }
                 let step = AdamWStep::new(lr, b, wd * 10.0).unwrap();
-                let want = x.run(false, |[w, m, v, _], g, c| reference::adamw(w, g, m, v, c, &step));
+                let want = x.run(false, |[w, m, v, _], g, c| {
+                    reference::adamw(w, g, m, v, c, &step)
+                });
                 for backend in BACKENDS {
                     let got = x.run(false, |[w, m, v, _], g, c| {
                         kernel::adamw_on(backend, w, g, m, v, c, &step)
