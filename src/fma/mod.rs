@@ -6,7 +6,7 @@
 //! FMA3, aarch64, the Cortex-M4F's `VFMA.F32`), an exact software emulation ([`soft`]) where it
 //! has none (SSE2 alone, wasm32, other targets).
 //!
-//! [`Fused`] gives the kernels' lane types their fused operations: the `f32` fused multiply-add,
+//! `Fused` gives the kernels' lane types their fused operations: the `f32` fused multiply-add,
 //! and AdamWeightDecay's parameter update, whose `f64` fused multiply-add and `f64` square root
 //! and division vectorize where the backend has `f64` lanes.
 
