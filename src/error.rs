@@ -254,6 +254,14 @@ pub enum Error {
         /// One past its last tensor.
         end: usize,
     },
+    /// An element range is not one a step can be cut into: reversed, past the layout's end, or
+    /// an end inside a row of a centralized tensor.
+    ElementRange {
+        /// The first element of the range.
+        start: usize,
+        /// One past its last element.
+        end: usize,
+    },
     /// A sharded step's token does not belong to the step in progress.
     StaleStep,
     /// The layout no longer adds up to the length the optimizer was built with (only the C API
@@ -334,6 +342,10 @@ impl fmt::Display for Error {
             Error::TensorRange { start, end } => {
                 write!(f, "tensors {start}..{end} are not a range of the layout")
             }
+            Error::ElementRange { start, end } => write!(
+                f,
+                "elements {start}..{end} are not a range a step can be cut into"
+            ),
             Error::StaleStep => f.write_str("the token does not belong to the step in progress"),
             Error::LayoutChanged => {
                 f.write_str("the layout no longer adds up to the optimizer's length")

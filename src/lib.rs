@@ -35,7 +35,8 @@
 //! * `ffi` (feature `capi`) is the C API of `include/gradstep.h`.
 //!
 //! Features: `std` (default) lets x86_64 builds choose AVX2 or AVX-512 at run time; without it the
-//! crate is `no_std` and chooses at compile time. `capi` exports the C API.
+//! crate is `no_std` and chooses at compile time. `capi` exports the C API. `parallel` adds
+//! [`Optimizer::step_parallel`] (on rayon's threads; needs `std`).
 
 #![no_std]
 #![deny(missing_docs)]
@@ -70,6 +71,8 @@ pub use group::Group;
 pub use kernel::Backend;
 pub use layout::Tensor;
 pub use lr::{Lr, LrSchedule, PastEnd, Schedule, Table};
+#[cfg(feature = "parallel")]
+pub use optim::MIN_SHARD_ELEMENTS;
 pub use optim::{
     Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeightDecay, Momentum,
     MomentumRule, MomentumSettings, Optimizer, Part, Rule, Sgd, SgdRule, SgdSettings, StepToken,

@@ -499,8 +499,11 @@ fn tokens_belong_to_their_step() {
     );
     let part = opt.part(0..5, &mut w, &g, &mut m).unwrap();
     assert_eq!(
-        opt.split(part, 6).unwrap_err(),
-        Error::TensorRange { start: 6, end: 5 }
+        opt.split(part, LEN + 1).unwrap_err(),
+        Error::ElementRange {
+            start: LEN + 1,
+            end: LEN
+        }
     );
     assert_eq!(opt.elements(1..3), Ok(24..32));
     opt.end_step(t).unwrap();

@@ -2,12 +2,13 @@
 //! reading and setting, saved state. Each re-checks the caller's memory it uses (the optimizer's
 //! words, the layout, the groups) and refuses overlapping memory before it writes anything.
 
-use core::ops::Range;
+use core::num::NonZeroUsize;
 
 use super::groups::CGroup;
 use super::optimizer::{COptimizer, Data, arrays, base, read, with_core};
 use super::ptr::{Regions, check, check_buffer, put, slice, slice_mut};
 use super::status::{Status, status};
+use crate::error::Error;
 use crate::layout;
 use crate::optim::{Part, StepToken};
 
@@ -75,20 +76,22 @@ pub unsafe extern "C" fn gradstep_optimizer_begin_step(
     })
 }
 
-/// Updates tensors `[first, end)` of the planned step. `params`, `grads` (`len` floats) and
-/// `state` (`state_len` floats) are the whole buffers, as for `gradstep_optimizer_step`; only the
-/// elements of those tensors are touched. Shards of one step may run concurrently on disjoint
-/// tensor ranges: this call only reads the optimizer and its groups.
+/// Updates elements `[start, end)` of the planned step: a shard of `gradstep_optimizer_plan`, or
+/// any range cut where `gradstep_optimizer_plan` may cut (anywhere but inside a row of a
+/// centralized tensor; else `GRADSTEP_STATUS_ELEMENT_RANGE`). `params`, `grads` (`len` floats) and
+/// `state` (`state_len` floats) are the whole buffers, as for `gradstep_optimizer_step`; only
+/// those elements are touched. Shards of one step may run concurrently on disjoint ranges: this
+/// call only reads the optimizer and its groups.
 ///
 /// # Safety
 /// `opt` must be an optimizer initialized by gradstep, valid for reading, whose arrays are alive;
-/// the buffers as in `gradstep_optimizer_step`, except that other threads may use the elements of
-/// other tensors at the same time.
+/// the buffers as in `gradstep_optimizer_step`, except that other threads may use the elements
+/// outside `[start, end)` at the same time.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gradstep_optimizer_step_shard(
     opt: *const COptimizer,
     token: u32,
-    first: usize,
+    start: usize,
     end: usize,
     params: *mut f32,
     grads: *const f32,
@@ -98,7 +101,8 @@ pub unsafe extern "C" fn gradstep_optimizer_step_shard(
 ) -> Status {
     status(|| {
         // SAFETY: as in `gradstep_optimizer_step`; the slices made cover only this shard's
-        // elements, which no other shard of the step touches (the caller's contract).
+        // elements (inside the buffers: checked first), which no other shard of the step touches
+        // (the caller's contract).
         unsafe {
             let mut data = read(opt)?;
             Regions::<6>::new()
@@ -121,19 +125,59 @@ pub unsafe extern "C" fn gradstep_optimizer_step_shard(
             check_buffer(params, len)?;
             check_buffer(grads, len)?;
             check_buffer(state, state_len)?;
-            let Range { start, end: stop } = layout::elements(tensors, first..end)?;
-            let n = stop - start;
-            let mut part = Part {
-                tensors: first..end,
-                params: slice_mut(params.add(start), n)?,
-                grads: slice(grads.add(start), n)?,
-                state: Default::default(),
-            };
+            if start > end || end > len {
+                return Err(Error::ElementRange { start, end }.into());
+            }
+            let n = end - start;
+            let mut part = Part::empty(start);
+            part.elements = start..end;
+            part.params = slice_mut(params.add(start), n)?;
+            part.grads = slice(grads.add(start), n)?;
             for (b, slot) in part.state.iter_mut().enumerate().take(buffers) {
                 *slot = slice_mut(state.add(b * data.len + start), n)?;
             }
             let token = StepToken { step: token };
             Ok(with_core!(data, tensors, |c| c.apply(groups, &token, part))?)
+        }
+    })
+}
+
+/// Shard `index` of a plan of `shards` shards of the layout, as the element range
+/// `[*start, *end)`: the shards cover the layout back to back, each moving about the same number of
+/// bytes in a step, cut where the update allows (some may be empty). Give each to
+/// `gradstep_optimizer_step_shard`, on as many threads as there are shards.
+///
+/// # Safety
+/// As `gradstep_optimizer_step` for `opt`; `start` and `end` valid for writing one `size_t` each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gradstep_optimizer_plan(
+    opt: *const COptimizer,
+    shards: usize,
+    index: usize,
+    start: *mut usize,
+    end: *mut usize,
+) -> Status {
+    status(|| {
+        // SAFETY: as in `gradstep_optimizer_step`.
+        unsafe {
+            let mut data = read(opt)?;
+            let regions = base::<5>(opt, &data, false)
+                .add(start, 1, true)
+                .add(end, 1, true);
+            let (tensors, groups) = arrays(&data, &regions)?;
+            // both results checked first, so that a bad `end` does not leave `*start` written
+            check(start, 1)?;
+            check(end, 1)?;
+            if layout::total(tensors, groups.len())? != data.len {
+                return Err(Status::LayoutChanged);
+            }
+            let shards = NonZeroUsize::new(shards).ok_or(Status::InvalidArgument)?;
+            if index >= shards.get() {
+                return Err(Status::InvalidArgument);
+            }
+            let r = with_core!(data, tensors, |c| c.plan(groups, shards).shard(index));
+            put(start, r.start)?;
+            put(end, r.end)
         }
     })
 }

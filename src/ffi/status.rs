@@ -75,11 +75,13 @@ pub enum Status {
     OutOfRange = 35,
     /// Adam's AMSGrad does not take Nesterov.
     AmsgradWithNesterov = 36,
+    /// An element range is reversed, past the layout's end, or cuts a row of a centralized tensor.
+    ElementRange = 37,
 }
 
 impl Status {
     /// Every status, for the message lookup.
-    const ALL: [Status; 33] = [
+    const ALL: [Status; 34] = [
         Status::Ok,
         Status::NullPointer,
         Status::Misaligned,
@@ -113,6 +115,7 @@ impl Status {
         Status::LayoutChanged,
         Status::OutOfRange,
         Status::AmsgradWithNesterov,
+        Status::ElementRange,
     ];
 
     /// What the status means, in a sentence.
@@ -161,6 +164,9 @@ impl Status {
             }
             Status::OutOfRange => c"a hyper-parameter is not strictly between 0 and 1",
             Status::AmsgradWithNesterov => c"AMSGrad does not take Nesterov",
+            Status::ElementRange => {
+                c"the element range is reversed, past the layout's end, or cuts a centralized row"
+            }
         }
     }
 }
@@ -195,6 +201,7 @@ impl From<Error> for Status {
             Error::LayoutChanged => Status::LayoutChanged,
             Error::OutOfRange(_) => Status::OutOfRange,
             Error::AmsgradWithNesterov => Status::AmsgradWithNesterov,
+            Error::ElementRange { .. } => Status::ElementRange,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! segments on lanes (their unaligned ends on one lane, with the same formula), the tail ones
 //! element by element in `f64`. Rows of a centralized tensor cut the segments further.
 
+use super::Within;
 use super::fused::{Prep, PrepLanes, Variant, aligned_head, prepare, row_mean};
 use super::lanes::Lanes;
 use crate::double::D;
@@ -25,10 +26,12 @@ pub(crate) struct AdamConsts {
     lr_t: f32,
     /// The length of MindSpore's chunks for this tensor.
     chunk: usize,
+    /// Where the elements updated lie in the tensor.
+    within: Within,
 }
 
 impl AdamConsts {
-    pub fn of(step: &AdamStep, len: usize) -> AdamConsts {
+    pub fn of(step: &AdamStep, within: Within) -> AdamConsts {
         let b = step.betas();
         AdamConsts {
             prep: Prep::of(step.prep()),
@@ -37,7 +40,8 @@ impl AdamConsts {
             beta1: b.beta1(),
             eps: b.eps(),
             lr_t: step.lr_t(),
-            chunk: chunk_len(len, step.threads()),
+            chunk: chunk_len(within.tensor_len, step.threads()),
+            within,
         }
     }
 }
@@ -153,6 +157,8 @@ pub(crate) fn adam<L: Fused<N>, const N: usize, const K: usize, V: Variant>(
     vv: &mut [f32],
 ) {
     let (n, chunk) = (w.len(), c.chunk);
+    // indices in the tensor are `origin +` indices in the slice
+    let (origin, tensor_len) = (c.within.offset, c.within.tensor_len);
     for row in (0..n).step_by(rows.len).map(|s| s..s + rows.len) {
         let mean = if v.center() {
             row_mean::<L, N, K, V>(v, &c.prep, &w[row.clone()], &g[row.clone()])
@@ -163,11 +169,12 @@ pub(crate) fn adam<L: Fused<N>, const N: usize, const K: usize, V: Variant>(
         let mut i = row.start;
         while i < row.end {
             // the segment of one formula that `i` is in: MindSpore's chunk, its body or its tail
-            let start = i / chunk * chunk;
-            let end = (start + chunk).min(n);
+            let at = origin + i;
+            let start = at / chunk * chunk;
+            let end = (start + chunk).min(tensor_len);
             let body_end = start + (end - start) / 8 * 8;
-            if i < body_end {
-                let j = body_end.min(row.end);
+            if at < body_end {
+                let j = (body_end - origin).min(row.end);
                 body_run::<L, N, V>(
                     v,
                     &one,
@@ -179,7 +186,7 @@ pub(crate) fn adam<L: Fused<N>, const N: usize, const K: usize, V: Variant>(
                 );
                 i = j;
             } else {
-                let j = end.min(row.end);
+                let j = (end - origin).min(row.end);
                 for e in i..j {
                     (w[e], m[e], vv[e]) = tail(v, &one, w[e], g[e], m[e], vv[e]);
                 }

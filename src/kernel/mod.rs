@@ -264,7 +264,8 @@ pub fn adam_on(
     let rows = reference::check_adam(lens, centralize, step.amsgrad())?;
     let backend = backend.check()?;
     if let Some(rows) = rows {
-        run_adam(backend, rows, params, grads, [m, v, vhat], step);
+        let whole = Within::whole(params.len());
+        run_adam(backend, rows, params, grads, [m, v, vhat], step, whole);
     }
     Ok(())
 }
@@ -300,6 +301,27 @@ pub fn adamw_on(
     Ok(())
 }
 
+/// Where the elements an Adam call updates lie in their tensor: a shard of a step may hold a
+/// slice of a tensor, and which of MindSpore's formulas an element takes depends on its place in
+/// the whole tensor.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Within {
+    /// The index in the tensor of the first element updated.
+    pub offset: usize,
+    /// The tensor's length.
+    pub tensor_len: usize,
+}
+
+impl Within {
+    /// The whole of a tensor of `len` elements.
+    pub fn whole(len: usize) -> Within {
+        Within {
+            offset: 0,
+            tensor_len: len,
+        }
+    }
+}
+
 /// The Adam update of one checked, non-empty tensor (see [`run_momentum`]); `s` holds `m`, `v`
 /// and, with AMSGrad, `v̂`. Unlike Momentum's, Adam's loops are not specialized per combination of
 /// options: a square root and a division per element dwarf a predictable branch, and sixteen
@@ -311,8 +333,9 @@ pub(crate) fn run_adam(
     g: &[f32],
     s: [&mut [f32]; 3],
     step: &AdamStep,
+    within: Within,
 ) {
-    let c = AdamConsts::of(step, w.len());
+    let c = AdamConsts::of(step, within);
     let d = Dynamic::adam(step, rows);
     let [m, v, vh] = s;
     if step.amsgrad() {

@@ -223,7 +223,11 @@ impl RuleImpl for AdamRule {
 
     fn update(&self, backend: Backend, lr: f32, prep: GradPrep, rows: Rows, s: Streams<'_>) {
         let step = self.step.with(lr, prep, self.next_powers());
-        kernel::run_adam(backend, rows, s.params, s.grads, s.state, &step);
+        let within = kernel::Within {
+            offset: s.offset,
+            tensor_len: s.tensor_len,
+        };
+        kernel::run_adam(backend, rows, s.params, s.grads, s.state, &step, within);
     }
 
     #[cfg(feature = "capi")]

@@ -5,9 +5,11 @@
 //! gradient), then every group's `lr(k)` is found — twice, so that a failure changes nothing —,
 //! then every tensor is updated (which cannot fail), then `k ← k + 1`.
 
+use core::num::NonZeroUsize;
 use core::ops::Range;
 
 use super::part::{Part, StepToken};
+use super::plan::{self, Plan};
 use super::rule::{MAX_STATE_BUFFERS, Streams, sealed::RuleImpl};
 use crate::error::{Buffer, Error, Param, SavedStateProblem};
 use crate::group::{self, GroupLike};
@@ -71,7 +73,7 @@ impl<'a, R: RuleImpl> Core<'a, R> {
     }
 
     /// Checks again what a step relies on in the layout (the C API's is the caller's memory).
-    fn reread(&self, groups: usize) -> Result<(), Error> {
+    pub(crate) fn reread(&self, groups: usize) -> Result<(), Error> {
         if layout::total(self.tensors, groups)? == self.len {
             Ok(())
         } else {
@@ -79,16 +81,31 @@ impl<'a, R: RuleImpl> Core<'a, R> {
         }
     }
 
-    /// The part of tensors `tensors` over buffers that hold exactly their elements (`state`: each
-    /// state buffer's elements, one buffer after the other).
-    pub fn part<'b>(
+    /// Whether elements `range` are a range a step can be cut into ([`plan::is_cut`] at both
+    /// ends); [`Error::ElementRange`] otherwise.
+    fn check_range<G: GroupLike>(&self, groups: &[G], range: &Range<usize>) -> Result<(), Error> {
+        let cut = |at| plan::is_cut(self.tensors, groups, at);
+        match range.start <= range.end && cut(range.start) && cut(range.end) {
+            true => Ok(()),
+            false => Err(Error::ElementRange {
+                start: range.start,
+                end: range.end,
+            }),
+        }
+    }
+
+    /// The part of elements `elements` (a range [`Core::check_range`] accepts) over buffers that
+    /// hold exactly them (`state`: each state buffer's elements, one buffer after the other).
+    pub fn part<'b, G: GroupLike>(
         &self,
-        tensors: Range<usize>,
+        groups: &[G],
+        elements: Range<usize>,
         params: &'b mut [f32],
         grads: &'b [f32],
         state: &'b mut [f32],
     ) -> Result<Part<'b>, Error> {
-        let n = layout::elements(self.tensors, tensors.clone())?.len();
+        self.check_range(groups, &elements)?;
+        let n = elements.len();
         validate::length(Buffer::Params, n, params.len())?;
         validate::length(Buffer::Grads, n, grads.len())?;
         validate::length(Buffer::State, n * self.rule.buffers(), state.len())?;
@@ -99,49 +116,34 @@ impl<'a, R: RuleImpl> Core<'a, R> {
             (*slot, rest) = (head, tail);
         }
         Ok(Part {
-            tensors,
+            elements,
             params,
             grads,
             state: parts,
         })
     }
 
-    /// Cuts `part` before tensor `at`.
-    pub fn split<'b>(&self, part: Part<'b>, at: usize) -> Result<(Part<'b>, Part<'b>), Error> {
-        let Range { start, end } = part.tensors;
-        if at < start || at > end {
-            return Err(Error::TensorRange { start: at, end });
+    /// Cuts `part` before element `at` (of the flat buffers; in the part, its ends included).
+    pub fn split<'b, G: GroupLike>(
+        &self,
+        groups: &[G],
+        part: Part<'b>,
+        at: usize,
+    ) -> Result<(Part<'b>, Part<'b>), Error> {
+        let Range { start, end } = part.elements;
+        if at < start || at > end || !plan::is_cut(self.tensors, groups, at) {
+            return Err(Error::ElementRange { start: at, end });
         }
-        let mid = layout::elements(self.tensors, start..at)?.len();
-        if mid > part.params.len() {
-            return Err(Error::LayoutChanged);
-        }
-        let (pa, pb) = part.params.split_at_mut(mid);
-        let (ga, gb) = part.grads.split_at(mid);
-        let mut sa: [&'b mut [f32]; MAX_STATE_BUFFERS] = Default::default();
-        let mut sb: [&'b mut [f32]; MAX_STATE_BUFFERS] = Default::default();
-        for ((buf, a), b) in part.state.into_iter().zip(&mut sa).zip(&mut sb) {
-            if !buf.is_empty() {
-                (*a, *b) = buf.split_at_mut(mid);
-            }
-        }
-        let first = Part {
-            tensors: start..at,
-            params: pa,
-            grads: ga,
-            state: sa,
-        };
-        let second = Part {
-            tensors: at..end,
-            params: pb,
-            grads: gb,
-            state: sb,
-        };
-        Ok((first, second))
+        Ok(part.cut(at))
+    }
+
+    /// A plan of `shards` shards of the layout, balanced by the bytes each moves.
+    pub fn plan<'o, G: GroupLike>(&'o self, groups: &'o [G], shards: NonZeroUsize) -> Plan<'o, G> {
+        Plan::new(self.tensors, groups, self.rule.buffers(), shards)
     }
 
     /// With `check_finite`, the index of the first gradient that is NaN or infinite.
-    fn check_grads(&self, grads: &[f32]) -> Result<(), Error> {
+    pub(crate) fn check_grads(&self, grads: &[f32]) -> Result<(), Error> {
         match self.check_finite {
             true => match grads.iter().position(|g| !g.is_finite()) {
                 Some(index) => Err(Error::NonFiniteGradient { index }),
@@ -180,7 +182,8 @@ impl<'a, R: RuleImpl> Core<'a, R> {
             return Err(Error::StaleStep);
         }
         self.reread(groups.len())?;
-        if layout::elements(self.tensors, part.tensors.clone())?.len() != part.params.len() {
+        self.check_range(groups, &part.elements)?;
+        if part.elements.end > self.len || part.elements.len() != part.params.len() {
             return Err(Error::LayoutChanged);
         }
         self.check_grads(part.grads)?;
@@ -188,27 +191,41 @@ impl<'a, R: RuleImpl> Core<'a, R> {
         Ok(())
     }
 
-    /// Updates every tensor of a part that was checked against the layout; cannot fail.
-    fn update<G: GroupLike>(&self, groups: &[G], part: Part<'_>) {
+    /// Updates every element of a part that was checked against the layout (its ends are cuts);
+    /// cannot fail. A tensor the part cuts is updated as the slice it holds, told where the slice
+    /// lies in the tensor.
+    pub(crate) fn update<G: GroupLike>(&self, groups: &[G], part: Part<'_>) {
         let Part {
-            tensors,
+            elements,
             mut params,
             mut grads,
             mut state,
         } = part;
         let buffers = self.rule.buffers();
-        for t in &self.tensors[tensors] {
-            let (w, rest) = params.split_at_mut(t.len);
+        let mut tensor_start = 0usize;
+        for t in self.tensors {
+            let tensor = tensor_start..tensor_start + t.len;
+            tensor_start = tensor.end;
+            // the slice of this tensor in the part
+            let (start, end) = (
+                tensor.start.max(elements.start),
+                tensor.end.min(elements.end),
+            );
+            if start >= end {
+                if tensor.start >= elements.end {
+                    break;
+                }
+                continue;
+            }
+            let n = end - start;
+            let (w, rest) = core::mem::take(&mut params).split_at_mut(n);
             params = rest;
-            let (g, rest) = grads.split_at(t.len);
+            let (g, rest) = grads.split_at(n);
             grads = rest;
             let mut s: [&mut [f32]; MAX_STATE_BUFFERS] = Default::default();
             for (slot, buf) in s.iter_mut().zip(&mut state).take(buffers) {
-                let (head, tail) = core::mem::take(buf).split_at_mut(t.len);
+                let (head, tail) = core::mem::take(buf).split_at_mut(n);
                 (*slot, *buf) = (head, tail);
-            }
-            if t.len == 0 {
-                continue;
             }
             let group = &groups[t.group];
             let rows = match t.rows {
@@ -217,7 +234,7 @@ impl<'a, R: RuleImpl> Core<'a, R> {
                     centered: true,
                 },
                 _ => Rows {
-                    len: t.len,
+                    len: n,
                     centered: false,
                 },
             };
@@ -225,6 +242,8 @@ impl<'a, R: RuleImpl> Core<'a, R> {
                 params: w,
                 grads: g,
                 state: s,
+                offset: start - tensor.start,
+                tensor_len: t.len,
             };
             let (lr, prep) = (group.planned(), group.prep());
             self.rule.update(self.backend, lr, prep, rows, streams);
@@ -251,7 +270,7 @@ impl<'a, R: RuleImpl> Core<'a, R> {
         state: &mut [f32],
     ) -> Result<(), Error> {
         self.reread(groups.len())?;
-        let part = self.part(0..self.tensors.len(), params, grads, state)?;
+        let part = self.part(groups, 0..self.len, params, grads, state)?;
         self.check_grads(part.grads)?;
         let token = self.begin(groups)?;
         self.update(groups, part);

@@ -9,9 +9,11 @@
 //! and (if asked) every gradient checked, before the first write; the step counter moves only
 //! when the step completes.
 //!
-//! A step can also be taken in [`Part`]s — one worker's tensors, one thread's share — with
-//! [`Optimizer::begin_step`], [`Optimizer::step_part`] (which takes `&self`, so parts may run
-//! concurrently) and [`Optimizer::end_step`]; the result is bit-identical to the whole step.
+//! A step can also be taken in [`Part`]s — one worker's tensors, one thread's share of the
+//! elements — with [`Optimizer::begin_step`], [`Optimizer::step_part`] (which takes `&self`, so
+//! parts may run concurrently) and [`Optimizer::end_step`]; [`Optimizer::shards`] cuts the
+//! buffers into a plan of balanced parts. Whatever the cuts, the result is bit-identical to the
+//! whole step.
 
 // The rules' machinery (`rule::sealed::RuleImpl`) is a supertrait of the public `Rule` in a
 // module no one outside the crate can name: its crate-private argument types do not leak, which
@@ -22,7 +24,10 @@ mod adam;
 mod core;
 mod momentum;
 mod optimizer;
+#[cfg(feature = "parallel")]
+mod parallel;
 mod part;
+mod plan;
 mod rule;
 mod sgd;
 
@@ -31,6 +36,8 @@ pub(crate) use self::core::Core;
 pub use adam::{Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeightDecay};
 pub use momentum::{Momentum, MomentumRule, MomentumSettings};
 pub use optimizer::Optimizer;
+#[cfg(feature = "parallel")]
+pub use parallel::MIN_SHARD_ELEMENTS;
 pub use part::{Part, StepToken};
 #[cfg(feature = "capi")]
 pub(crate) use rule::RULE_WORDS;

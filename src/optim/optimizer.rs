@@ -1,5 +1,6 @@
 //! [`Optimizer`]: a layout of tensors in parameter groups, stepped by a [`Rule`].
 
+use core::num::NonZeroUsize;
 use core::ops::Range;
 
 use super::core::Core;
@@ -63,17 +64,51 @@ impl<'a, R: Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>> Optimizer<'a, R, G
         grads: &'b [f32],
         state: &'b mut [f32],
     ) -> Result<Part<'b>, Error> {
-        self.core.part(tensors, params, grads, state)
+        let elements = self.elements(tensors)?;
+        self.core
+            .part(self.groups.as_ref(), elements, params, grads, state)
     }
 
-    /// Cuts `part` before tensor `at` (in `part.tensors()`, its ends included).
+    /// Cuts `part` before element `at` of the flat buffers (in [`Part::elements`], its ends
+    /// included). A cut may fall anywhere but inside a row of a centralized tensor
+    /// ([`Error::ElementRange`]).
     pub fn split<'b>(&self, part: Part<'b>, at: usize) -> Result<(Part<'b>, Part<'b>), Error> {
-        self.core.split(part, at)
+        self.core.split(self.groups.as_ref(), part, at)
     }
 
-    /// Updates the tensors of `part` for the planned step. Parts may be updated in any order, and
-    /// concurrently. With `check_finite`, a part checks its own gradients before writing: check
-    /// them all first for an all-or-nothing step.
+    /// A plan of `shards` element ranges that cover the layout back to back, each moving about
+    /// the same number of bytes in a step, cut where the update allows (64-byte boundaries where
+    /// the tensor allows, whole rows of a centralized tensor); some may be empty.
+    pub fn plan(&self, shards: NonZeroUsize) -> impl ExactSizeIterator<Item = Range<usize>> + '_ {
+        self.core.plan(self.groups.as_ref(), shards).shards()
+    }
+
+    /// `part` cut into the shards of [`Optimizer::plan`] (each shard's share of the part), in
+    /// order: the pieces of work for `shards` threads.
+    pub fn shards<'o, 'b>(
+        &'o self,
+        part: Part<'b>,
+        shards: NonZeroUsize,
+    ) -> impl ExactSizeIterator<Item = Part<'b>> + 'o
+    where
+        'b: 'o,
+    {
+        let plan = self.core.plan(self.groups.as_ref(), shards);
+        let mut rest = part;
+        (1..shards.get() + 1).map(move |i| {
+            let end = rest.elements.end;
+            let part = core::mem::replace(&mut rest, Part::empty(end));
+            // a boundary is a cut, and so are the part's ends it is clamped to
+            let at = plan.boundary(i).clamp(part.elements.start, end);
+            let (head, tail) = part.cut(at);
+            rest = tail;
+            head
+        })
+    }
+
+    /// Updates the elements of `part` for the planned step. Parts may be updated in any order,
+    /// and concurrently. With `check_finite`, a part checks its own gradients before writing:
+    /// check them all first for an all-or-nothing step.
     pub fn step_part(&self, token: &StepToken, part: Part<'_>) -> Result<(), Error> {
         self.core.apply(self.groups.as_ref(), token, part)
     }

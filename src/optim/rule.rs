@@ -18,12 +18,17 @@ pub(crate) const MAX_STATE_BUFFERS: usize = 3;
 #[cfg(feature = "capi")]
 pub(crate) const RULE_WORDS: usize = 10;
 
-/// One tensor's buffers in a step: its parameters, gradients and the rule's state buffers (the
-/// first [`Rule::state_buffers`] of them; the rest are empty).
+/// One tensor's buffers in a step, or a slice of them (a shard may cut a tensor): its
+/// parameters, gradients and the rule's state buffers (the first [`Rule::state_buffers`] of them;
+/// the rest are empty), and where the slice lies in the tensor.
 pub(crate) struct Streams<'b> {
     pub params: &'b mut [f32],
     pub grads: &'b [f32],
     pub state: [&'b mut [f32]; MAX_STATE_BUFFERS],
+    /// The index in its tensor of the slice's first element.
+    pub offset: usize,
+    /// The tensor's length.
+    pub tensor_len: usize,
 }
 
 pub(crate) mod sealed {

@@ -15,7 +15,7 @@ pub fn values(seed: u32, n: usize, scale: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Cuts the whole buffers into parts at the tensor indices `cuts` (ascending), with
+/// Cuts the whole buffers into parts before the tensors `cuts` (ascending indices), with
 /// [`Optimizer::split`].
 pub fn parts<'a, 'b, R: Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
     opt: &Optimizer<'a, R, G>,
@@ -27,7 +27,8 @@ pub fn parts<'a, 'b, R: Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
     let n = opt.tensors().len();
     let mut rest = opt.part(0..n, params, grads, state).unwrap();
     let mut out = vec![];
-    for &at in cuts {
+    for &t in cuts {
+        let at = opt.elements(0..t).unwrap().end;
         let (a, b) = opt.split(rest, at).unwrap();
         out.push(a);
         rest = b;
