@@ -59,6 +59,12 @@
 #define GRADSTEP_LR_SCHEDULE 3
 
 /**
+ * The fewest elements worth a shard of their own: below this, handing a shard to another thread
+ * costs more than updating it. Measured with `benches/parallel.rs` (README, "Performance").
+ */
+#define MIN_SHARD_ELEMENTS (1 << 15)
+
+/**
  * What a call did: `GRADSTEP_STATUS_OK`, or why it was rejected (nothing was changed).
  */
 typedef enum {
@@ -195,6 +201,10 @@ typedef enum {
    * Adam's AMSGrad does not take Nesterov.
    */
   GRADSTEP_STATUS_AMSGRAD_WITH_NESTEROV = 36,
+  /**
+   * An element range is reversed, past the layout's end, or cuts a row of a centralized tensor.
+   */
+  GRADSTEP_STATUS_ELEMENT_RANGE = 37,
 } gradstep_status;
 
 /**
@@ -478,25 +488,42 @@ gradstep_status gradstep_optimizer_step(gradstep_optimizer *opt,
 gradstep_status gradstep_optimizer_begin_step(gradstep_optimizer *opt, uint32_t *token);
 
 /**
- * Updates tensors `[first, end)` of the planned step. `params`, `grads` (`len` floats) and
- * `state` (`state_len` floats) are the whole buffers, as for `gradstep_optimizer_step`; only the
- * elements of those tensors are touched. Shards of one step may run concurrently on disjoint
- * tensor ranges: this call only reads the optimizer and its groups.
+ * Updates elements `[start, end)` of the planned step: a shard of `gradstep_optimizer_plan`, or
+ * any range cut where `gradstep_optimizer_plan` may cut (anywhere but inside a row of a
+ * centralized tensor; else `GRADSTEP_STATUS_ELEMENT_RANGE`). `params`, `grads` (`len` floats) and
+ * `state` (`state_len` floats) are the whole buffers, as for `gradstep_optimizer_step`; only
+ * those elements are touched. Shards of one step may run concurrently on disjoint ranges: this
+ * call only reads the optimizer and its groups.
  *
  * # Safety
  * `opt` must be an optimizer initialized by gradstep, valid for reading, whose arrays are alive;
- * the buffers as in `gradstep_optimizer_step`, except that other threads may use the elements of
- * other tensors at the same time.
+ * the buffers as in `gradstep_optimizer_step`, except that other threads may use the elements
+ * outside `[start, end)` at the same time.
  */
 gradstep_status gradstep_optimizer_step_shard(const gradstep_optimizer *opt,
                                               uint32_t token,
-                                              size_t first,
+                                              size_t start,
                                               size_t end,
                                               float *params,
                                               const float *grads,
                                               size_t len,
                                               float *state,
                                               size_t state_len);
+
+/**
+ * Shard `index` of a plan of `shards` shards of the layout, as the element range
+ * `[*start, *end)`: the shards cover the layout back to back, each moving about the same number of
+ * bytes in a step, cut where the update allows (some may be empty). Give each to
+ * `gradstep_optimizer_step_shard`, on as many threads as there are shards.
+ *
+ * # Safety
+ * As `gradstep_optimizer_step` for `opt`; `start` and `end` valid for writing one `size_t` each.
+ */
+gradstep_status gradstep_optimizer_plan(const gradstep_optimizer *opt,
+                                        size_t shards,
+                                        size_t index,
+                                        size_t *start,
+                                        size_t *end);
 
 /**
  * Completes the planned step once every tensor has been updated exactly once.

@@ -95,7 +95,7 @@ fn optimizer_round_trip() {
         assert_eq!(written, rust.saved_len());
         let (mut w2, mut m2) = (w, [0.0f32; 8]);
 
-        // step 1 in shards over the whole buffers: tensor 1 first, then tensor 0
+        // step 1 in shards over the whole buffers: tensor 1 (elements 6..8) first, then tensor 0
         let mut token = 0u32;
         let (mut offset, mut count) = (0usize, 0usize);
         ok(gradstep_optimizer_begin_step(&mut opt, &mut token));
@@ -109,10 +109,10 @@ fn optimizer_round_trip() {
         assert_eq!((offset, count), (6, 2));
         let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
         ok(gradstep_optimizer_step_shard(
-            &opt, token, 1, 2, wp, gp, 8, mp, 8,
+            &opt, token, 6, 8, wp, gp, 8, mp, 8,
         ));
         ok(gradstep_optimizer_step_shard(
-            &opt, token, 0, 1, wp, gp, 8, mp, 8,
+            &opt, token, 0, 6, wp, gp, 8, mp, 8,
         ));
         ok(gradstep_optimizer_end_step(&mut opt, token));
 
@@ -461,19 +461,19 @@ fn shards_re_check_the_layout() {
         ok(gradstep_optimizer_begin_step(&mut opt, &mut token));
         (*tensors).len = 4;
         assert_eq!(
-            gradstep_optimizer_step_shard(&opt, token, 0, 1, wp, gp, 6, mp, 6),
+            gradstep_optimizer_step_shard(&opt, token, 0, 3, wp, gp, 6, mp, 6),
             Status::LayoutChanged
         );
         (*tensors).len = 3;
         (*tensors.add(1)).group = 1;
         assert_eq!(
-            gradstep_optimizer_step_shard(&opt, token, 1, 2, wp, gp, 6, mp, 6),
+            gradstep_optimizer_step_shard(&opt, token, 3, 6, wp, gp, 6, mp, 6),
             Status::GroupOutOfRange
         );
         assert_eq!(w, [0.5; 6]);
         (*tensors.add(1)).group = 0;
         ok(gradstep_optimizer_step_shard(
-            &opt, token, 0, 2, wp, gp, 6, mp, 6,
+            &opt, token, 0, 6, wp, gp, 6, mp, 6,
         ));
         ok(gradstep_optimizer_end_step(&mut opt, token));
     }
@@ -623,7 +623,7 @@ fn empty_shards_take_null_buffers() {
             &opt,
             token,
             0,
-            1,
+            0,
             null_mut(),
             null(),
             0,
@@ -673,5 +673,105 @@ fn a_group_cannot_become_static_after_init() {
             m.as_mut_ptr(),
             8,
         ));
+    }
+}
+
+/// `gradstep_optimizer_plan` gives the Rust plan's shards; a shard's range must be a range the
+/// step can be cut into (not inside a centralized row, not reversed, not past the end), refused
+/// before anything is written; shards over element ranges, one cutting a tensor, give the whole
+/// step's bits.
+#[test]
+fn plans_and_element_ranges() {
+    const LAYOUT: [Tensor; 3] = [
+        Tensor::matrix(4, 10, 0),
+        Tensor::vector(37, 1),
+        Tensor::matrix(3, 5, 1),
+    ];
+    const LEN: usize = 40 + 37 + 15;
+    let settings = gradstep_momentum_settings_default(0.9);
+    let rust_groups = || {
+        [
+            Group::new(Lr::new_static(0.1).unwrap(), 0.0, true).unwrap(),
+            Group::new(Lr::new_static(0.05).unwrap(), 0.0, false).unwrap(),
+        ]
+    };
+    let rust = Momentum::new(&LAYOUT, rust_groups(), MomentumSettings::new(0.9)).unwrap();
+    // SAFETY: every pointer is to live locals of the lengths given.
+    unsafe {
+        let mut groups = [
+            gradstep_group_static(0.1, 0.0, 1),
+            gradstep_group_static(0.05, 0.0, 0),
+        ];
+        let mut opt = blank();
+        ok(gradstep_momentum_init(
+            &mut opt,
+            LAYOUT.as_ptr(),
+            3,
+            groups.as_mut_ptr(),
+            2,
+            &settings,
+        ));
+        let mut whole = blank();
+        let mut whole_groups = groups;
+        ok(gradstep_momentum_init(
+            &mut whole,
+            LAYOUT.as_ptr(),
+            3,
+            whole_groups.as_mut_ptr(),
+            2,
+            &settings,
+        ));
+        for shards in 1..=5usize {
+            let plan: Vec<_> = rust.plan(shards.try_into().unwrap()).collect();
+            for (i, want) in plan.iter().enumerate() {
+                let (mut start, mut end) = (usize::MAX, usize::MAX);
+                ok(gradstep_optimizer_plan(
+                    &opt, shards, i, &mut start, &mut end,
+                ));
+                assert_eq!(start..end, want.clone());
+            }
+            let (mut start, mut end) = (7, 7);
+            assert_eq!(
+                gradstep_optimizer_plan(&opt, shards, shards, &mut start, &mut end),
+                Status::InvalidArgument
+            );
+            assert_eq!((start, end), (7, 7));
+        }
+        assert_eq!(
+            gradstep_optimizer_plan(&opt, 0, 0, &mut 0, &mut 0),
+            Status::InvalidArgument
+        );
+
+        let g: Vec<f32> = (0..LEN).map(|i| (i as f32 * 0.37).sin()).collect();
+        let (mut w, mut m) = (vec![0.5f32; LEN], vec![0.0f32; LEN]);
+        let (mut w2, mut m2) = (w.clone(), m.clone());
+        let (wp, gp, mp) = (w.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr());
+        let mut token = 0;
+        ok(gradstep_optimizer_begin_step(&mut opt, &mut token));
+        for (start, end) in [(5, 40), (0, 5), (41, 10), (50, LEN + 1), (20, 35)] {
+            assert_eq!(
+                gradstep_optimizer_step_shard(&opt, token, start, end, wp, gp, LEN, mp, LEN),
+                Status::ElementRange,
+                "{start}..{end}"
+            );
+        }
+        assert_eq!(bits(&w), bits(&[0.5; LEN]));
+        // rows of the centralized matrix whole; the vector and the uncentralized matrix cut anywhere
+        for (start, end) in [(60, 79), (79, LEN), (10, 60), (0, 10)] {
+            ok(gradstep_optimizer_step_shard(
+                &opt, token, start, end, wp, gp, LEN, mp, LEN,
+            ));
+        }
+        ok(gradstep_optimizer_end_step(&mut opt, token));
+        ok(gradstep_optimizer_step(
+            &mut whole,
+            w2.as_mut_ptr(),
+            gp,
+            LEN,
+            m2.as_mut_ptr(),
+            LEN,
+        ));
+        assert_eq!(bits(&w), bits(&w2));
+        assert_eq!(bits(&m), bits(&m2));
     }
 }

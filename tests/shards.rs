@@ -147,7 +147,9 @@ fn may_cut(tensors: &[Tensor], centralize: [bool; 3], at: usize) -> bool {
     for t in tensors {
         if at < start + t.len {
             return match t.rows {
-                Some(rows) if centralize[t.group] => (at - start) % (t.len / rows.get()) == 0,
+                Some(rows) if centralize[t.group] => {
+                    (at - start).is_multiple_of(t.len / rows.get())
+                }
                 _ => true,
             };
         }

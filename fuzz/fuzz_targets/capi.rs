@@ -44,9 +44,10 @@ mod common;
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::mem::size_of;
 use std::num::{NonZeroU32, NonZeroUsize};
+use std::ops::Range;
 use std::ptr::{addr_of_mut, null, null_mut};
 
-use common::{Reader, assert_bits, assert_same, trace};
+use common::{Reader, assert_bits, assert_same, is_cut, trace};
 use gradstep::ffi::*;
 use gradstep::hyper::{AdamStep, AdamWStep, Betas, GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::dynamic;

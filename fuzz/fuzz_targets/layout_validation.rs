@@ -38,7 +38,7 @@ mod parts;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 
-use common::{Reader, assert_bits, assert_same, trace};
+use common::{Reader, assert_bits, assert_same, check_plan, is_cut, trace};
 use gradstep::hyper::{AdamStep, AdamWStep, Betas, GradPrep, MomentumStep, SgdStep};
 use gradstep::lr::schedule::{CosineDecayLr, ExponentialDecayLr, PolynomialDecayLr, WarmupLr};
 use gradstep::lr::{LrSchedule, Schedule};

@@ -326,6 +326,9 @@ impl Within {
 /// and, with AMSGrad, `v̂`. Unlike Momentum's, Adam's loops are not specialized per combination of
 /// options: a square root and a division per element dwarf a predictable branch, and sixteen
 /// copies of each loop would triple the size of a WebAssembly module.
+// inlined into the caller: a rule whose settings are constants (a firmware's) keeps only the
+// kernel variant it runs
+#[inline(always)]
 pub(crate) fn run_adam(
     backend: Backend,
     rows: Rows,
@@ -340,15 +343,7 @@ pub(crate) fn run_adam(
     let [m, v, vh] = s;
     if step.amsgrad() {
         return match backend {
-            Backend::Wide if WIDE_IS_SIMD => {
-                specialize_plain!(d, |x| adam::amsgrad::<wide::f32x8, 8, 2, _>(
-                    x,
-                    &c,
-                    rows,
-                    (w, g),
-                    [m, v, vh]
-                ))
-            }
+            Backend::Wide if WIDE_IS_SIMD => wide_adam(d, &c, rows, w, g, [m, v, vh], true),
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2 if x86::amsgrad_avx2(d, &c, rows, (w, g), [m, v, vh]) => {}
             #[cfg(target_arch = "x86_64")]
@@ -357,11 +352,7 @@ pub(crate) fn run_adam(
         };
     }
     match backend {
-        Backend::Wide if WIDE_IS_SIMD => {
-            specialize_plain!(d, |x| adam::adam::<wide::f32x8, 8, 2, _>(
-                x, &c, rows, w, g, m, v
-            ))
-        }
+        Backend::Wide if WIDE_IS_SIMD => wide_adam(d, &c, rows, w, g, [m, v, vh], false),
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2 if x86::adam_avx2(d, &c, rows, w, g, m, v) => {}
         #[cfg(target_arch = "x86_64")]
@@ -370,7 +361,37 @@ pub(crate) fn run_adam(
     }
 }
 
+/// `wide`'s backend of Adam and AMSGrad: a function of its own, so that inlining [`run_adam`]
+/// does not copy the vector loops.
+#[inline(never)]
+fn wide_adam(
+    d: Dynamic,
+    c: &AdamConsts,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    [m, v, vh]: [&mut [f32]; 3],
+    amsgrad: bool,
+) {
+    if amsgrad {
+        specialize_plain!(d, |x| adam::amsgrad::<wide::f32x8, 8, 2, _>(
+            x,
+            c,
+            rows,
+            (w, g),
+            [m, v, vh]
+        ))
+    } else {
+        specialize_plain!(d, |x| adam::adam::<wide::f32x8, 8, 2, _>(
+            x, c, rows, w, g, m, v
+        ))
+    }
+}
+
 /// The AdamWeightDecay update of one checked, non-empty tensor; `s` holds `m` and `v`.
+// inlined into the caller: a rule whose settings are constants (a firmware's) keeps only the
+// kernel variant it runs
+#[inline(always)]
 pub(crate) fn run_adamw(
     backend: Backend,
     rows: Rows,
@@ -383,17 +404,28 @@ pub(crate) fn run_adamw(
     let d = Dynamic::centered(rows);
     let [m, v] = s;
     match backend {
-        Backend::Wide if WIDE_IS_SIMD => {
-            specialize_plain!(d, |x| adam::adamw::<wide::f32x8, 8, 2, _>(
-                x, &c, rows, w, g, m, v
-            ))
-        }
+        Backend::Wide if WIDE_IS_SIMD => wide_adamw(d, &c, rows, w, g, [m, v]),
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2 if x86::adamw_avx2(d, &c, rows, w, g, m, v) => {}
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 if x86::adamw_avx512(d, &c, rows, w, g, m, v) => {}
         _ => scalar_adamw(d, &c, rows, w, g, m, v),
     }
+}
+
+/// `wide`'s backend of AdamWeightDecay (see [`wide_adam`]).
+#[inline(never)]
+fn wide_adamw(
+    d: Dynamic,
+    c: &AdamWConsts,
+    rows: Rows,
+    w: &mut [f32],
+    g: &[f32],
+    [m, v]: [&mut [f32]; 2],
+) {
+    specialize_plain!(d, |x| adam::adamw::<wide::f32x8, 8, 2, _>(
+        x, c, rows, w, g, m, v
+    ))
 }
 
 /// The scalar backend of Adam, AMSGrad and AdamWeightDecay: one loop each with run-time flags.

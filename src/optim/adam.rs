@@ -221,6 +221,9 @@ impl RuleImpl for AdamRule {
         self.powers = self.next_powers();
     }
 
+    // inlined into the step: the rule's constant settings then prune the kernel variants it
+    // never runs (a Cortex-M4F build carries only those)
+    #[inline(always)]
     fn update(&self, backend: Backend, lr: f32, prep: GradPrep, rows: Rows, s: Streams<'_>) {
         let step = self.step.with(lr, prep, self.next_powers());
         let within = kernel::Within {
@@ -389,6 +392,9 @@ impl RuleImpl for AdamWRule {
 
     fn end_step(&mut self) {}
 
+    // inlined into the step: the rule's constant settings then prune the kernel variants it
+    // never runs (a Cortex-M4F build carries only those)
+    #[inline(always)]
     fn update(&self, backend: Backend, lr: f32, prep: GradPrep, rows: Rows, s: Streams<'_>) {
         // the decoupled decay goes to the update, not to the gradient
         let step = self.step.with(lr, prep.decay().unwrap_or(0.0));

@@ -105,6 +105,18 @@ impl<'a, R: RuleImpl> Core<'a, R> {
         state: &'b mut [f32],
     ) -> Result<Part<'b>, Error> {
         self.check_range(groups, &elements)?;
+        self.over(elements, params, grads, state)
+    }
+
+    /// The part of elements `elements` (which [`Core::check_range`] accepts) over buffers that
+    /// must hold exactly them.
+    pub(crate) fn over<'b>(
+        &self,
+        elements: Range<usize>,
+        params: &'b mut [f32],
+        grads: &'b [f32],
+        state: &'b mut [f32],
+    ) -> Result<Part<'b>, Error> {
         let n = elements.len();
         validate::length(Buffer::Params, n, params.len())?;
         validate::length(Buffer::Grads, n, grads.len())?;
@@ -270,7 +282,8 @@ impl<'a, R: RuleImpl> Core<'a, R> {
         state: &mut [f32],
     ) -> Result<(), Error> {
         self.reread(groups.len())?;
-        let part = self.part(groups, 0..self.len, params, grads, state)?;
+        // the whole layout: its ends are cuts
+        let part = self.over(0..self.len, params, grads, state)?;
         self.check_grads(part.grads)?;
         let token = self.begin(groups)?;
         self.update(groups, part);

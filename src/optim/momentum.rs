@@ -114,6 +114,9 @@ impl RuleImpl for MomentumRule {
 
     fn end_step(&mut self) {}
 
+    // inlined into the step: the rule's constant settings then prune the kernel variants it
+    // never runs (a Cortex-M4F build carries only those)
+    #[inline(always)]
     fn update(&self, backend: Backend, lr: f32, prep: GradPrep, rows: Rows, s: Streams<'_>) {
         let [m, ..] = s.state;
         kernel::run_momentum(

@@ -46,9 +46,8 @@ impl<'a, R: Rule + Sync, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>> Optimizer<'
             return self.core.step(groups, params, grads, state);
         }
         self.core.reread(groups.len())?;
-        let whole = self
-            .core
-            .part(groups, 0..self.core.len, params, grads, state)?;
+        // the whole layout: its ends are cuts
+        let whole = self.core.over(0..self.core.len, params, grads, state)?;
         let plan = self.core.plan(groups, shards);
         if self.core.check_finite {
             check_grads(&self.core, &plan, whole.grads, 0..shards.get())?;

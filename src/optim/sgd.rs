@@ -157,6 +157,9 @@ impl RuleImpl for SgdRule {
         self.started = true;
     }
 
+    // inlined into the step: the rule's constant settings then prune the kernel variants it
+    // never runs (a Cortex-M4F build carries only those)
+    #[inline(always)]
     fn update(&self, backend: Backend, lr: f32, prep: GradPrep, rows: Rows, s: Streams<'_>) {
         let [accum, ..] = s.state;
         let step = self.step.with(lr, prep).first_step(!self.started);

@@ -545,11 +545,30 @@ static void test_optimizer(void) {
     size_t offset = 0, n = 0;
     OK(gradstep_optimizer_elements(&opt, 0, 2, &offset, &n));
     CHECK(offset == 0 && n == 28);
-    EXPECT(gradstep_optimizer_step_shard(&opt, token, 0, 9, w, g, LEN, s, LEN), GRADSTEP_STATUS_TENSOR_RANGE);
-    EXPECT(gradstep_optimizer_step_shard(&opt, token + 5, 0, 2, w, g, LEN, s, LEN), GRADSTEP_STATUS_STALE_STEP);
-    EXPECT(gradstep_optimizer_step_shard(&opt, token, 0, 2, w, g, 28, s, 28), GRADSTEP_STATUS_LENGTH_MISMATCH);
-    OK(gradstep_optimizer_step_shard(&opt, token, 2, 4, w, g, LEN, s, LEN));
-    OK(gradstep_optimizer_step_shard(&opt, token, 0, 2, w, g, LEN, s, LEN));
+    EXPECT(gradstep_optimizer_elements(&opt, 0, 9, &offset, &n), GRADSTEP_STATUS_TENSOR_RANGE);
+    /* shards are element ranges, cut anywhere but inside a row of the centralized 4 x 6 weight */
+    EXPECT(gradstep_optimizer_step_shard(&opt, token, 0, 3, w, g, LEN, s, LEN), GRADSTEP_STATUS_ELEMENT_RANGE);
+    EXPECT(gradstep_optimizer_step_shard(&opt, token, 30, 29, w, g, LEN, s, LEN), GRADSTEP_STATUS_ELEMENT_RANGE);
+    EXPECT(gradstep_optimizer_step_shard(&opt, token, 30, LEN + 1, w, g, LEN, s, LEN), GRADSTEP_STATUS_ELEMENT_RANGE);
+    EXPECT(gradstep_optimizer_step_shard(&opt, token + 5, 0, 6, w, g, LEN, s, LEN), GRADSTEP_STATUS_STALE_STEP);
+    EXPECT(gradstep_optimizer_step_shard(&opt, token, 0, 6, w, g, 28, s, 28), GRADSTEP_STATUS_LENGTH_MISMATCH);
+    CHECK(memcmp(wr, w, sizeof w) == 0);
+    /* a plan of three shards, back to back over the layout, taken in reverse order; the middle
+     * one cut again inside the bias (element 30) */
+    size_t starts[3], ends[3];
+    for (size_t i = 0; i < 3; i++) OK(gradstep_optimizer_plan(&opt, 3, i, &starts[i], &ends[i]));
+    CHECK(starts[0] == 0 && ends[0] == starts[1] && ends[1] == starts[2] && ends[2] == LEN);
+    EXPECT(gradstep_optimizer_plan(&opt, 0, 0, &starts[0], &ends[0]), GRADSTEP_STATUS_INVALID_ARGUMENT);
+    EXPECT(gradstep_optimizer_plan(&opt, 3, 3, &starts[0], &ends[0]), GRADSTEP_STATUS_INVALID_ARGUMENT);
+    CHECK(starts[0] == 0);
+    OK(gradstep_optimizer_step_shard(&opt, token, starts[2], ends[2], w, g, LEN, s, LEN));
+    if (starts[1] < 30 && 30 < ends[1]) {
+        OK(gradstep_optimizer_step_shard(&opt, token, 30, ends[1], w, g, LEN, s, LEN));
+        OK(gradstep_optimizer_step_shard(&opt, token, starts[1], 30, w, g, LEN, s, LEN));
+    } else {
+        OK(gradstep_optimizer_step_shard(&opt, token, starts[1], ends[1], w, g, LEN, s, LEN));
+    }
+    OK(gradstep_optimizer_step_shard(&opt, token, starts[0], ends[0], w, g, LEN, s, LEN));
     EXPECT(gradstep_optimizer_end_step(&opt, token + 1), GRADSTEP_STATUS_STALE_STEP);
     OK(gradstep_optimizer_end_step(&opt, token));
 

@@ -12,17 +12,81 @@ pub(crate) fn token_value(r: &mut Reader, step: u32) -> u32 {
     }
 }
 
-/// A whole step, or a shard of tensors `[first, end)` with a token, over whole buffers.
+/// The Rust API's shard `index` of a plan of `shards` over the layout as the caller's memory
+/// holds it now (`None` where the model cannot say).
+pub(crate) fn model_plan(ctx: &Ctx, shards: NonZeroUsize, index: usize) -> Option<Range<usize>> {
+    let st = ctx.st.as_ref()?;
+    let lrs = vec![0.0f32; st.n_groups];
+    match with_model(&ctx.w, st, Over::Now, Some(&lrs), false, |o, _| {
+        on!(&*o, |x| x.plan(shards).nth(index))
+    }) {
+        Model::Done(s, _) => s,
+        _ => None,
+    }
+}
+
+/// The layout as the caller's memory holds it now, and each group's centralization: what the
+/// harness reads the cuts from (`common::is_cut`).
+pub(crate) fn layout_now(w: &World, st: &State) -> (Vec<Tensor>, Vec<bool>) {
+    (
+        (0..st.n_tensors).map(|i| w.tensor(i)).collect(),
+        (0..st.n_groups).map(|i| w.group(i).centralize != 0).collect(),
+    )
+}
+
+/// The element range of a shard: a shard of a plan (the Rust API's, over the layout as it is
+/// now), the elements of tensors `[first, end)` (an index past the last: past the end), any two
+/// ends (maybe reversed, maybe past the buffers), or from a row boundary or a point inside a row
+/// of a tensor to anywhere after it.
+pub(crate) fn shard_range(r: &mut Reader, ctx: &Ctx) -> (usize, usize) {
+    let (n_t, len) = ctx.st.as_ref().map_or((0, 0), |s| (s.n_tensors, s.len));
+    let tensor_start = |i: usize| {
+        (0..i.min(n_t)).fold(0usize, |a, j| a.saturating_add(ctx.w.tensor(j).len))
+    };
+    match r.u8() % 4 {
+        0 => {
+            let shards = NonZeroUsize::new(1 + r.u8() as usize % 8).expect("not 0");
+            let index = r.u8() as usize % shards.get();
+            model_plan(ctx, shards, index).map_or((0, len), |s| (s.start, s.end))
+        }
+        1 => {
+            let at = |i: usize| match i > n_t {
+                true => tensor_start(n_t).saturating_add(1),
+                false => tensor_start(i),
+            };
+            (at(r.u8() as usize % (n_t + 2)), at(r.u8() as usize % (n_t + 2)))
+        }
+        2 => (
+            r.u16() as usize % (len + 3),
+            r.u16() as usize % (len + 3),
+        ),
+        _ => {
+            let i = r.u8() as usize % n_t.max(1);
+            let t = match n_t {
+                0 => Tensor::vector(0, 0),
+                _ => ctx.w.tensor(i),
+            };
+            let row = t.rows.map_or(t.len, |rows| t.len / rows.get()).max(1);
+            let start = tensor_start(i)
+                .saturating_add(row.saturating_mul(r.u8() as usize % (t.len / row).max(1)))
+                .saturating_add(r.u8() as usize % row);
+            (start, start.saturating_add(r.u16() as usize % (len + 1)))
+        }
+    }
+}
+
+/// A whole step, or a shard of elements `[start, end)` with a token, over whole buffers.
 pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool) -> Outcome {
     let step_now = ctx.st.as_ref().map_or(0, |s| s.step);
     let token = token_value(r, step_now);
-    let n_t = ctx.st.as_ref().map_or(0, |s| s.n_tensors);
-    // a range: mostly `first..first + d`, sometimes any two ends (high bit of the second byte)
-    let first = r.u8() as usize % (n_t + 2);
-    let end = match r.u8() as usize {
-        e @ 0x80.. => e % (n_t + 2),
-        d => first + d % (n_t + 2 - first),
+    let (start, end) = match shard {
+        true => shard_range(r, ctx),
+        // the bytes a shard's range takes, read but unused
+        false => (r.u8() as usize, r.u8() as usize),
     };
+    if trace() && shard {
+        eprintln!("  shard [{start}, {end}) with token {token}");
+    }
     let want_len = ctx.st.as_ref().map_or(0, |s| s.len);
     let (lp, lg, ls, len) = three(r, Some(want_len), Scope::Opt, ctx.live, ctx.buffers());
     let state_len = match r.u8() {
@@ -44,7 +108,7 @@ pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool)
             gradstep_optimizer_step_shard(
                 opt,
                 token,
-                first,
+                start,
                 end,
                 w.ptr(lp),
                 w.ptr(lg),
@@ -95,47 +159,62 @@ pub(crate) fn step_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel, shard: bool)
         let plan = st.planned.as_ref().is_some_and(|(k, _)| *k == token);
         let (len0, state_len0) = (st.len, st.state_len);
         let buffers = st.rules.buffers();
-        let n_c = st.n_tensors;
+        let (layout, centralized) = layout_now(w, st);
         let m = with_model(w, st, Over::Now, Some(&lrs), plan, |o, t| {
+            // the layout and the lengths, the range in the buffers, the token, the range's ends
             if len != len0 || state_len != state_len0 {
                 return (Status::LengthMismatch, None);
             }
-            if first > end || end > n_c {
-                return (Status::TensorRange, None);
+            if start > end || end > len {
+                return (Status::ElementRange, None);
             }
-            let el = on!(&*o, |x| x.elements(first..end)).expect("a range of the layout");
-            let Some(t) = t else {
-                return (Status::StaleStep, None);
-            };
-            let (mut pw, pg) = (wv[el.clone()].to_vec(), gv[el.clone()].to_vec());
-            // the shard's elements of each state buffer, one after the other
-            let mut ps: Vec<f32> = (0..buffers)
-                .flat_map(|b| sv[b * len + el.start..b * len + el.end].iter().copied())
-                .collect();
+            // where the harness says a step may be cut, and where the Rust API does: the part of
+            // the range cut from the whole part (over copies of the whole buffers)
+            let valid = [start, end]
+                .iter()
+                .all(|&at| is_cut(&layout, |g| centralized[g], at));
+            let (mut pw, mut ps) = (wv.clone(), sv.clone());
             let got = on!(&*o, |x| {
-                let part = x
-                    .part(first..end, &mut pw, &pg, &mut ps)
-                    .expect("the model's part");
-                x.step_part(&t, part)
+                let whole = x
+                    .part(0..x.tensors().len(), &mut pw, &gv, &mut ps)
+                    .expect("the model's whole part");
+                let piece = x
+                    .split(whole, start)
+                    .and_then(|(_, rest)| x.split(rest, end))
+                    .map(|(p, _)| p);
+                match (valid, piece) {
+                    (true, Ok(p)) => {
+                        assert_eq!(p.elements(), start..end, "the model's piece");
+                        t.as_ref().map(|t| x.step_part(t, p))
+                    }
+                    (false, Err(Error::ElementRange { .. })) => None,
+                    (v, p) => panic!(
+                        "[{start}, {end}): the harness says the ends are cuts: {v}, the Rust API \
+                         cuts {:?}",
+                        p.map(|p| p.elements())
+                    ),
+                }
             });
-            (status_of(got), Some((el, pw, ps)))
+            match (t.is_some(), valid, got) {
+                (false, ..) => (Status::StaleStep, None),
+                (true, false, _) => (Status::ElementRange, None),
+                (true, true, Some(res)) => (status_of(res), Some((pw, ps))),
+                (true, true, None) => unreachable!("a step of a planned step"),
+            }
         });
         match m {
             Model::Done((e, bits), approx) => {
                 out.expected = Some(e);
                 out.approx = approx;
-                if let (Status::Ok, Some((el, pw, ps))) = (s, bits) {
-                    wv[el.clone()].copy_from_slice(&pw);
+                if let (Status::Ok, Some((pw, ps))) = (s, bits) {
                     // only the shard's elements are written, of the params and of each buffer
-                    out.written = vec![(lp.off() + 4 * el.start, 4 * el.len())];
+                    let n = end - start;
+                    out.written = vec![(lp.off() + 4 * start, 4 * n)];
                     for b in 0..buffers {
-                        let at = b * len + el.start;
-                        sv[at..at + el.len()]
-                            .copy_from_slice(&ps[b * el.len()..(b + 1) * el.len()]);
-                        out.written.push((ls.off() + 4 * at, 4 * el.len()));
+                        out.written.push((ls.off() + 4 * (b * len + start), 4 * n));
                     }
-                    assert_same("shard params", &w.f32s(lp.off(), len), &wv);
-                    assert_same("shard state", &w.f32s(ls.off(), state_len), &sv);
+                    assert_same("shard params", &w.f32s(lp.off(), len), &pw);
+                    assert_same("shard state", &w.f32s(ls.off(), state_len), &ps);
                 }
             }
             Model::Refused(e) => out.expected = Some(e),
@@ -262,11 +341,11 @@ pub(crate) fn end_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
     out
 }
 
-/// The queries: lr, set_lr, global_step, len, elements, saved_len, state_len.
+/// The queries: lr, set_lr, global_step, len, elements, saved_len, state_len, plan.
 pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
     let lo = loc(r, 8, 16, Scope::Opt, ctx.live);
     let g = r.u8() as usize % 6;
-    let sub = r.u8() % 7;
+    let sub = r.u8() % 8;
     let opt = ctx.opt_ptr(sel);
     let w = &ctx.w;
     let mut out = Outcome::new(Status::Ok);
@@ -366,6 +445,76 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
                     if let (Status::Ok, Ok(range)) = (s, range) {
                         assert_eq!(w.read::<usize>(lo.off()), range.start, "elements: offset");
                         assert_eq!(w.read::<usize>(lo2.off()), range.len(), "elements: length");
+                    }
+                }
+                Model::Refused(e) => out.expected = Some(e),
+                Model::BadSources => out.must_fail = true,
+                Model::Unknown => {}
+            }
+        }
+        7 => {
+            let lo2 = loc(r, 8, 8, Scope::Opt, ctx.live);
+            // mostly a few shards, sometimes none, the most or any number
+            let shards = match r.u8() % 8 {
+                0 => 0,
+                1 => usize::MAX - r.u8() as usize,
+                2 => r.u64() as usize,
+                _ => 1 + r.u8() as usize % 16,
+            };
+            // mostly one of them, sometimes the first past them, the last ones, or any index
+            let index = match r.u8() % 8 {
+                0 => shards,
+                1 => shards.wrapping_sub(1 + r.u8() as usize % 4),
+                2 => r.u64() as usize,
+                _ => r.u8() as usize % shards.max(1),
+            };
+            // SAFETY: NULL or pointers into the world with room for one value each.
+            let s = unsafe { gradstep_optimizer_plan(opt, shards, index, w.ptr(lo), w.ptr(lo2)) };
+            out.status = s;
+            out.written = vec![(lo.off(), 8), (lo2.off(), 8)];
+            if let Some(e) = ctx.bad_opt(sel) {
+                out.expected = Some(e);
+                return out;
+            }
+            let mut uses = ctx.base(false, true);
+            uses.push(use_of(w, lo, 1, 8, 8, true));
+            uses.push(use_of(w, lo2, 1, 8, 8, true));
+            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+                out.must_fail = true;
+                return out;
+            }
+            let st = ctx.st.as_ref().unwrap();
+            let (layout, centralized) = layout_now(w, st);
+            let m = with_model(w, st, Over::Now, None, false, |o, _| {
+                let n = NonZeroUsize::new(shards)
+                    .filter(|n| index < n.get())
+                    .ok_or(Status::InvalidArgument)?;
+                // the Rust API's shard where it can be reached (its plan is walked to it)
+                let want = on!(&*o, |x| (index < 4096).then(|| x.plan(n).nth(index)));
+                Ok((want.map(|s| s.expect("a shard of the plan")), on!(&*o, |x| x.len())))
+            });
+            match m {
+                Model::Done(res, approx) => {
+                    out.expected = Some(*res.as_ref().err().unwrap_or(&Status::Ok));
+                    out.approx = approx;
+                    if let (Status::Ok, Ok((want, len))) = (s, res) {
+                        let got = w.read::<usize>(lo.off())..w.read::<usize>(lo2.off());
+                        if let Some(want) = want {
+                            assert_eq!(got, want, "plan({shards}): shard {index}");
+                        }
+                        // what holds of any shard: in the layout, its ends cuts, the first from
+                        // its start, the last to its end
+                        let cut = |at| is_cut(&layout, |g| centralized[g], at);
+                        assert!(
+                            got.start <= got.end && got.end <= len && cut(got.start) && cut(got.end),
+                            "plan({shards}): shard {index} is {got:?} of {len} elements"
+                        );
+                        if index == 0 {
+                            assert_eq!(got.start, 0, "plan({shards}): the first shard");
+                        }
+                        if index == shards - 1 {
+                            assert_eq!(got.end, len, "plan({shards}): the last shard");
+                        }
                     }
                 }
                 Model::Refused(e) => out.expected = Some(e),

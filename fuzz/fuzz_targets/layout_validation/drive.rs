@@ -46,6 +46,17 @@ pub(crate) fn drive<'a, R: Reference, G>(
         assert!(a.restore(&[0u8; 64], &mut []).is_err());
         assert!(a.part(0..n_tensors, &mut [], &[], &mut []).is_err());
         assert_eq!(observe(a), before, "a failed call changed the optimizer");
+        // a plan needs no buffers: its shards cover the layout, cut where it may be cut; of the
+        // most shards, the first few
+        plan_of(a, shard_count(r));
+        let most = a.plan(NonZeroUsize::MAX);
+        assert_eq!(most.len(), usize::MAX, "the plan's ExactSizeIterator::len");
+        let mut at = 0;
+        for (i, s) in most.take(3).enumerate() {
+            assert_eq!(s.start, at, "shard {i} of the most shards");
+            assert!(s.start <= s.end && s.end <= n && cut_ok(a, s.end), "shard {i}: {s:?}");
+            at = s.end;
+        }
         if let Ok(t) = a.begin_step() {
             a.end_step(t).expect("end_step");
         }
@@ -310,7 +321,7 @@ pub(crate) fn drive<'a, R: Reference, G>(
                     "restore wrote into a state of the wrong length"
                 );
             }
-            // parts out of order: stale tokens, bad ranges, wrong lengths, bad cuts
+            // parts out of order: stale tokens, bad ranges, wrong lengths, bad cuts (at elements)
             7 => {
                 let before = observe(a);
                 let saved = ba.clone();
@@ -332,7 +343,8 @@ pub(crate) fn drive<'a, R: Reference, G>(
                     Err(_) => (0, r.u8() as usize % (n + 1)),
                 };
                 let span = start..start + len.min(n - start);
-                let split_at = (r.u8() % 4 == 0).then(|| r.u8() as usize % (n_tensors + 2));
+                let around = el.clone().unwrap_or(span.clone());
+                let split_at = (r.u8() % 4 == 0).then(|| cut_point(r, a, &around));
                 let got = part_calls(a, &token, s..e, &span, split_at, &mut ba, &grads);
                 let got_b = part_calls(b, &token_b, s..e, &span, split_at, &mut bb, &grads);
                 assert_eq!(got, got_b, "the twins' parts differ");

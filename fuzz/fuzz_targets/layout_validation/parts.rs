@@ -295,8 +295,106 @@ pub(crate) fn reference_step<'a, R: Reference, G>(
     }
 }
 
-/// Cuts `part` into pieces at `n` random tensors (`Optimizer::split`), the pieces in a random
-/// order.
+/// Whether a step of `o` may be cut before element `at`: `common::is_cut` over its layout and its
+/// groups' centralization (the harness's reading, not the library's).
+pub(crate) fn cut_ok<'a, R: Rule, G>(o: &Optimizer<'a, R, G>, at: usize) -> bool
+where
+    G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>,
+{
+    let groups = o.groups();
+    is_cut(o.tensors(), |g| groups[g].centralize(), at)
+}
+
+/// An element of the flat buffers to cut a part of elements `el` before: anywhere in it (its
+/// ends included), a tensor's start, a row boundary or a point inside a row of a centralized
+/// tensor (one in the part if there is one), or a point outside the part.
+pub(crate) fn cut_point<'a, R: Rule, G>(
+    r: &mut Reader,
+    o: &Optimizer<'a, R, G>,
+    el: &Range<usize>,
+) -> usize
+where
+    G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>,
+{
+    let anywhere = |r: &mut Reader| el.start + r.u16() as usize % (el.len() + 1);
+    match r.u8() % 8 {
+        0..=2 => anywhere(r),
+        3 => {
+            // the start of a tensor (the last: the end of the layout)
+            let i = r.u8() as usize % (o.tensors().len() + 1);
+            o.tensors()[..i].iter().map(|t| t.len).sum()
+        }
+        k @ (4 | 5) => {
+            // (start, len, row length) of the centralized tensors of more than one row element
+            let groups = o.groups();
+            let mut at = 0;
+            let mut rowed = Vec::new();
+            for t in o.tensors() {
+                if let Some(rows) = t.rows.filter(|_| groups[t.group].centralize())
+                    && t.len / rows.get() > 1
+                {
+                    rowed.push((at, t.len, t.len / rows.get()));
+                }
+                at += t.len;
+            }
+            let inside: Vec<_> = rowed
+                .iter()
+                .copied()
+                .filter(|&(s, l, _)| s < el.end && el.start < s + l)
+                .collect();
+            let pick = if inside.is_empty() { &rowed } else { &inside };
+            if pick.is_empty() {
+                return anywhere(r);
+            }
+            let (s, l, row) = pick[r.u8() as usize % pick.len()];
+            let at = s + row * (r.u8() as usize % (l / row));
+            match k {
+                4 => at,
+                _ => at + 1 + r.u8() as usize % (row - 1),
+            }
+        }
+        6 => match r.u8() % 4 {
+            0 => el.start.wrapping_sub(1 + r.u8() as usize % 3),
+            1 => el.end + 1 + r.u8() as usize % 3,
+            2 => usize::MAX,
+            _ => o.len() + 1,
+        },
+        _ => {
+            if r.bool() {
+                el.start
+            } else {
+                el.end
+            }
+        }
+    }
+}
+
+/// A number of shards: mostly 1 to 8, sometimes up to 300.
+pub(crate) fn shard_count(r: &mut Reader) -> NonZeroUsize {
+    let n = match r.u8() % 8 {
+        0 => 1 + r.u16() as usize % 300,
+        k => k as usize + r.u8() as usize % 2,
+    };
+    NonZeroUsize::new(n).expect("at least one shard")
+}
+
+/// `o.plan(shards)`, checked: `shards` ranges back to back over the layout, every boundary a cut.
+pub(crate) fn plan_of<'a, R: Rule, G>(o: &Optimizer<'a, R, G>, shards: NonZeroUsize) -> Vec<Range<usize>>
+where
+    G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>,
+{
+    let it = o.plan(shards);
+    assert_eq!(it.len(), shards.get(), "the plan's ExactSizeIterator::len");
+    let plan: Vec<Range<usize>> = it.collect();
+    check_plan("plan", &plan, shards.get(), o.len(), |at| cut_ok(o, at));
+    plan
+}
+
+/// Cuts `whole` (the whole layout) into pieces: up to 7 cuts at random elements
+/// (`Optimizer::split`; a valid cut must be taken, an invalid one — outside the piece, inside a
+/// centralized row — refused with `ElementRange`, tried on the same piece over scratch buffers
+/// since a failed split drops its part), then maybe each piece cut into the shards of a plan
+/// (`Optimizer::shards`: each shard's share of the piece); the pieces in a random order.
 pub(crate) fn cut<'a, 'b, R: Rule, G>(
     r: &mut Reader,
     o: &Optimizer<'a, R, G>,
@@ -305,31 +403,91 @@ pub(crate) fn cut<'a, 'b, R: Rule, G>(
 where
     G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>,
 {
+    let n = o.len();
+    assert_eq!(whole.elements(), 0..n, "the whole part's elements");
+    let how = r.u8();
     let mut parts = vec![whole];
-    for _ in 0..r.u8() % 5 {
+    let (mut sp, sg, mut ss) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; o.state_len()]);
+    for _ in 0..how % 8 {
         let i = r.u8() as usize % parts.len();
-        let p = parts.swap_remove(i);
-        let Range { start, end } = p.tensors();
-        let at = start + r.u8() as usize % (end - start + 1);
-        let (x, y) = o.split(p, at).expect("a cut inside the part");
-        assert_eq!(x.tensors(), start..at);
-        assert_eq!(y.tensors(), at..end);
-        for q in [&x, &y] {
+        let el = parts[i].elements();
+        let at = cut_point(r, o, &el);
+        let valid = el.start <= at && at <= el.end && cut_ok(o, at);
+        if trace() {
+            eprintln!("  cut {el:?} at {at}: {}", if valid { "valid" } else { "invalid" });
+        }
+        if valid {
+            let p = parts.swap_remove(i);
+            let (x, y) = o
+                .split(p, at)
+                .unwrap_or_else(|e| panic!("a valid cut of {el:?} at {at} refused: {e:?}"));
+            assert_eq!(x.elements(), el.start..at, "the first piece's elements");
+            assert_eq!(y.elements(), at..el.end, "the second piece's elements");
+            assert_eq!((x.len(), y.len()), (at - el.start, el.end - at));
+            parts.extend([x, y]);
+        } else {
+            // the same piece over the scratch buffers, cut from the whole at its ends (cuts)
+            let scratch = o
+                .part(0..o.tensors().len(), &mut sp, &sg, &mut ss)
+                .expect("the whole scratch buffers");
+            let (_, rest) = o.split(scratch, el.start).expect("a piece's start is a cut");
+            let (piece, _) = o.split(rest, el.end).expect("a piece's end is a cut");
+            assert_eq!(piece.elements(), el);
+            let got = o.split(piece, at).map(|_| ());
             assert_eq!(
-                q.len(),
-                o.elements(q.tensors())
-                    .expect("a range of the layout")
-                    .len(),
-                "a part holds its tensors' elements"
+                got,
+                Err(Error::ElementRange {
+                    start: at,
+                    end: el.end
+                }),
+                "an invalid cut of {el:?} at {at}"
             );
         }
-        parts.extend([x, y]);
     }
-    // a random order: rotate, maybe reverse
-    let k = r.u8() as usize % parts.len();
-    parts.rotate_left(k);
-    if r.bool() {
-        parts.reverse();
+    if how & 0x08 != 0 {
+        let shards = shard_count(r);
+        let plan = plan_of(o, shards);
+        if trace() {
+            eprintln!("  {shards} shards: {plan:?}");
+        }
+        let mut out = Vec::new();
+        for p in parts {
+            let el = p.elements();
+            let it = o.shards(p, shards);
+            assert_eq!(it.len(), shards.get(), "shards' ExactSizeIterator::len");
+            let qs: Vec<Part<'b>> = it.collect();
+            assert_eq!(qs.len(), shards.get(), "the shards of {el:?}");
+            for (q, s) in qs.iter().zip(&plan) {
+                let share = s.start.clamp(el.start, el.end)..s.end.clamp(el.start, el.end);
+                assert_eq!(q.elements(), share, "the share of {s:?} in the part {el:?}");
+                assert_eq!(q.len(), share.len());
+            }
+            out.extend(qs);
+        }
+        parts = out;
+    }
+    // the pieces cover the layout once
+    let mut ranges: Vec<Range<usize>> = parts.iter().map(Part::elements).collect();
+    ranges.sort_by_key(|e| (e.start, e.end));
+    let mut at = 0;
+    for e in &ranges {
+        assert_eq!(e.start, at, "the pieces {ranges:?} do not tile the layout");
+        at = e.end;
+    }
+    assert_eq!(at, n, "the pieces {ranges:?} do not tile the layout");
+    // a random order: as cut, reversed, rotated, or shuffled
+    match r.u8() % 4 {
+        0 => {}
+        1 => parts.reverse(),
+        2 => {
+            let k = r.u8() as usize % parts.len();
+            parts.rotate_left(k);
+        }
+        _ => {
+            for i in (1..parts.len()).rev() {
+                parts.swap(i, r.u16() as usize % (i + 1));
+            }
+        }
     }
     parts
 }
@@ -357,8 +515,9 @@ pub(crate) fn put_part_state(
 }
 
 /// A part of tensors `tensors` over the elements `span` of the whole buffers (the right ones or
-/// not), maybe cut at `split_at` (the second piece updated first), updated with `token`: the
-/// result of each call made. A call that fails writes nothing: the part's buffers (copies, put
+/// not), maybe cut before element `split_at` (of the flat buffers: a valid cut is taken, an
+/// invalid one refused with `ElementRange`; the second piece updated first), updated with
+/// `token`: the result of each call made. A call that fails writes nothing: the part's buffers (copies, put
 /// back afterwards) are checked after each failure.
 pub(crate) fn part_calls<'a, R: Rule, G>(
     o: &Optimizer<'a, R, G>,
@@ -380,7 +539,7 @@ where
     // the elements the calls so far may have written: (params, per state buffer) ranges
     let mut written: Vec<Range<usize>> = Vec::new();
     'calls: {
-        let part = match o.part(tensors, &mut ps, &grads[span.clone()], &mut ss) {
+        let part = match o.part(tensors.clone(), &mut ps, &grads[span.clone()], &mut ss) {
             Ok(p) => p,
             Err(e) => {
                 results.push(Err(e));
@@ -388,19 +547,39 @@ where
             }
         };
         results.push(Ok(()));
+        let el = part.elements();
+        assert_eq!(
+            Ok(el.clone()),
+            o.elements(tensors),
+            "a part's elements are its tensors'"
+        );
         let pieces = match split_at {
             None => vec![(0..part.len(), part)],
-            Some(at) => match o.split(part, at) {
-                Ok((x, y)) => {
-                    results.push(Ok(()));
-                    let xl = x.len();
-                    vec![(xl..xl + y.len(), y), (0..xl, x)]
+            Some(at) => {
+                let valid = el.start <= at && at <= el.end && cut_ok(o, at);
+                match o.split(part, at) {
+                    Ok((x, y)) => {
+                        assert!(valid, "a cut of {el:?} at {at} was taken");
+                        assert_eq!((x.elements(), y.elements()), (el.start..at, at..el.end));
+                        results.push(Ok(()));
+                        let xl = x.len();
+                        vec![(xl..xl + y.len(), y), (0..xl, x)]
+                    }
+                    Err(e) => {
+                        assert!(!valid, "a valid cut of {el:?} at {at} refused: {e:?}");
+                        assert_eq!(
+                            e,
+                            Error::ElementRange {
+                                start: at,
+                                end: el.end
+                            },
+                            "an invalid cut of {el:?} at {at}"
+                        );
+                        results.push(Err(e));
+                        break 'calls;
+                    }
                 }
-                Err(e) => {
-                    results.push(Err(e));
-                    break 'calls;
-                }
-            },
+            }
         };
         for (range, p) in pieces {
             let got = o.step_part(token, p);
