@@ -84,7 +84,7 @@ fn plain_sgd(w: &mut [f32], g: &[f32], a: &mut [f32]) {
 
 #[path = "common/floor.rs"]
 mod floor;
-use floor::floor;
+use floor::{floor, floor_with};
 
 // ----- the kernels under test ---------------------------------------------------------------
 
@@ -97,6 +97,18 @@ fn momentum(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
 
 fn momentum_wd_ls(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
     let prep = GradPrep::new(WD, SCALE).unwrap();
+    let step = MomentumStep::new(LR, MU as f64, false, prep).unwrap();
+    kernel::momentum_on(path, w, g, m, None, &step).unwrap();
+}
+
+fn momentum_wd(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    let prep = GradPrep::new(WD, 1.0).unwrap();
+    let step = MomentumStep::new(LR, MU as f64, false, prep).unwrap();
+    kernel::momentum_on(path, w, g, m, None, &step).unwrap();
+}
+
+fn momentum_ls(path: Backend, w: &mut [f32], g: &[f32], m: &mut [f32]) {
+    let prep = GradPrep::new(0.0, SCALE).unwrap();
     let step = MomentumStep::new(LR, MU as f64, false, prep).unwrap();
     kernel::momentum_on(path, w, g, m, None, &step).unwrap();
 }
@@ -163,6 +175,43 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
+/// What limits Momentum's variants in L1 (4 Ki elements): each beside the bandwidth floor and the
+/// same floor with 2 and 4 multiplies per element. Momentum's update multiplies twice per element
+/// (`m·μ`, `m·lr`); weight decay, unscaling and Nesterov add one or two multiplies each, all
+/// unfused (MindSpore rounds each).
+fn l1_limit(c: &mut Criterion) {
+    // the name and the multiplies per element: 2, 3, 3, 4, 4
+    const VARIANTS: [(&str, Kernel); 5] = [
+        ("momentum", momentum),
+        ("momentum_wd", momentum_wd),
+        ("momentum_ls", momentum_ls),
+        ("momentum_wd_ls", momentum_wd_ls),
+        ("nesterov", nesterov),
+    ];
+    let n = SIZES[0];
+    let mut b = Buffers::new(n);
+    let path = Backend::selected();
+    let mut group = configure(c, "l1_limit", n);
+    for round in 0..ROUNDS {
+        let id = |f: &str| BenchmarkId::new(f, format!("{n}-r{round}"));
+        for (name, kernel) in VARIANTS {
+            group.bench_function(id(name), |bench| {
+                bench.iter(|| kernel(path, &mut b.w, black_box(&b.g), &mut b.s))
+            });
+        }
+        group.bench_function(id("floor"), |bench| {
+            bench.iter(|| floor(&mut b.w, black_box(&b.g), &mut b.s))
+        });
+        group.bench_function(id("floor_2mul"), |bench| {
+            bench.iter(|| floor_with::<2>(&mut b.w, black_box(&b.g), &mut b.s))
+        });
+        group.bench_function(id("floor_4mul"), |bench| {
+            bench.iter(|| floor_with::<4>(&mut b.w, black_box(&b.g), &mut b.s))
+        });
+    }
+    group.finish();
+}
+
 /// Every available path on plain momentum, for the README's per-path figures.
 fn paths(c: &mut Criterion) {
     for n in SIZES {
@@ -180,5 +229,12 @@ fn paths(c: &mut Criterion) {
 #[path = "kernels/adam.rs"]
 mod adam;
 
-criterion_group!(benches, kernels, paths, adam::kernels, adam::paths);
+criterion_group!(
+    benches,
+    kernels,
+    l1_limit,
+    paths,
+    adam::kernels,
+    adam::paths
+);
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Ratio tables from criterion results of `cargo bench --bench kernels`.
+"""Ratio tables from criterion results of `cargo bench --bench kernels` (and `optimizer`,
+`parallel --features parallel`).
 
     tools/bench_table.py [CRITERION_DIR] [--native NATIVE_CRITERION_DIR]
 
@@ -81,6 +82,53 @@ def model_table(root):
         print("\n".join(rows))
 
 
+def l1_table(root):
+    """Momentum's variants at 4 Ki against the floor with 0, 2 and 4 multiplies (benches/kernels.rs)"""
+    g = "l1_limit"
+    variants = ["momentum", "momentum_wd", "momentum_ls", "momentum_wd_ls", "nesterov"]
+    if not (root / g / "floor").is_dir():
+        return
+    print("\n| kernel (multiplies per element) | Gelem/s | × floor | × floor + 2 mul | × floor + 4 mul | spread of × floor |")
+    print("|---|---|---|---|---|---|")
+    muls = {"momentum": 2, "momentum_wd": 3, "momentum_ls": 3, "momentum_wd_ls": 4, "nesterov": 4}
+    for n, params in sorted(rounds(root, g, "floor").items()):
+        floors = {f: [rate(root, g, f, p) for p in params] for f in ["floor", "floor_2mul", "floor_4mul"]}
+        for v in variants:
+            r = [rate(root, g, v, p) for p in params]
+            x = {f: [a / b for a, b in zip(r, fl)] for f, fl in floors.items()}
+            print(f"| {v} ({muls[v]}) | {statistics.median(r) / 1e9:.2f} | {statistics.median(x['floor']):.2f} | "
+                  f"{statistics.median(x['floor_2mul']):.2f} | {statistics.median(x['floor_4mul']):.2f} | "
+                  f"{max(x['floor']) - min(x['floor']):.2f} |")
+        print("| floors: 0 / 2 / 4 multiplies | " + " / ".join(
+            f"{statistics.median(floors[f]) / 1e9:.2f}" for f in ["floor", "floor_2mul", "floor_4mul"]) + " Gelem/s | | | | |")
+
+
+def parallel_table(root):
+    """benches/parallel.rs: serial, parallel, forced shards and the multi-threaded floor"""
+    groups = sorted((p.name for p in root.iterdir() if p.name.startswith("momentum_wd_") or p.name == "resnet50"),
+                    key=lambda name: (name == "resnet50", int(re.sub(r"\D", "", name) or 0)))
+    rows = []
+    for name in groups:
+        for n, params in sorted(rounds(root, name, "serial").items()):
+            serial = [rate(root, name, "serial", p) for p in params]
+            threads = sorted(int(d.name.split("-t")[1]) for d in (root / name).iterdir() if d.name.startswith("parallel-t"))
+            for t in threads:
+                par = [rate(root, name, f"parallel-t{t}", p) for p in params]
+                forced = [rate(root, name, f"forced-t{t}", p) for p in params]
+                fl = [rate(root, name, f"floor-t{t}", p) for p in params]
+                xs = [a / b for a, b in zip(par, serial)]
+                xf = [a / b for a, b in zip(par, fl)]
+                xforced = [a / b for a, b in zip(forced, serial)]
+                rows.append(f"| {name} | {t} | {statistics.median(serial) / 1e9:.2f} | {statistics.median(par) / 1e9:.2f} | "
+                            f"{statistics.median(fl) / 1e9:.2f} | {statistics.median(xs):.2f} | {statistics.median(xf):.2f} | "
+                            f"{statistics.median(xforced):.2f} | {max(xs) - min(xs):.2f} / {max(xf) - min(xf):.2f} |")
+    if rows:
+        print("\n| layout | threads | serial Gelem/s | parallel Gelem/s | floor on those threads | "
+              "parallel × serial | parallel × floor | forced shards × serial | spread |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
+
+
 def main(argv):
     native = None
     if "--native" in argv:
@@ -91,6 +139,8 @@ def main(argv):
     if (root / "momentum" / "plain_loop").is_dir():
         table(root)
     model_table(root)
+    l1_table(root)
+    parallel_table(root)
     paths = [p.name for p in sorted((root / "paths").iterdir()) if p.is_dir() and p.name != "report"] \
         if (root / "paths").is_dir() else []
     if paths:

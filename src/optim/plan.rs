@@ -19,10 +19,15 @@ const CUT_ALIGN: usize = 16;
 /// The bytes a row mean reads per element beside the update (params and grads, once more).
 const CENTRALIZE_BYTES: u64 = 8;
 
+/// Whether tensor `t` is centralized: it has rows, and its group centralizes.
+fn centered<G: GroupLike>(t: &Tensor, groups: &[G]) -> bool {
+    t.rows.is_some() && groups.get(t.group).is_some_and(|g| g.centralize())
+}
+
 /// The length of the rows tensor `t` must be cut between (1: anywhere).
 fn granule<G: GroupLike>(t: &Tensor, groups: &[G]) -> usize {
     match t.rows {
-        Some(rows) if groups.get(t.group).is_some_and(|g| g.centralize()) => t.len / rows.get(),
+        Some(rows) if centered(t, groups) => t.len / rows.get(),
         _ => 1,
     }
 }
@@ -75,7 +80,7 @@ impl<'o, G: GroupLike> Plan<'o, G> {
 
     /// The bytes each element of `t` moves in a step.
     fn weight(&self, t: &Tensor) -> u64 {
-        match t.rows.is_some() && self.groups.get(t.group).is_some_and(|g| g.centralize()) {
+        match centered(t, self.groups) {
             true => self.bytes + CENTRALIZE_BYTES,
             false => self.bytes,
         }
