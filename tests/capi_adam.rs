@@ -224,3 +224,46 @@ fn optimizers_are_the_rust_optimizers() {
         assert_eq!((bits(&w2), bits(&s3)), (bits(&w), bits(&s)), "{variant}");
     }
 }
+
+/// A plan of a layout near the largest (5.5·10¹⁷ values of AMSGrad, 36 bytes each: more than 2⁶⁴
+/// bytes) into `SIZE_MAX` shards: the boundaries do not overflow — the last shard ends at the
+/// layout's end and the shards before it run back to back. (Found by reading the code while
+/// porting the fuzz targets to element ranges.)
+#[test]
+fn plans_of_the_largest_layouts_do_not_overflow() {
+    const LEN: usize = 550_000_000_000_000_000;
+    let tensors = [Tensor::vector(LEN, 0)];
+    let mut groups = [gradstep_group_static(0.01, 0.0, 0)];
+    let mut settings = gradstep_adam_settings_default();
+    settings.amsgrad = 1;
+    let mut opt = blank();
+    // SAFETY: every pointer is to a live local of the length given.
+    unsafe {
+        assert_eq!(
+            gradstep_adam_init(
+                &mut opt,
+                tensors.as_ptr(),
+                1,
+                groups.as_mut_ptr(),
+                1,
+                &settings
+            ),
+            Status::Ok
+        );
+        let shard = |shards: usize, index: usize| {
+            let (mut start, mut end) = (0, 0);
+            assert_eq!(
+                gradstep_optimizer_plan(&opt, shards, index, &mut start, &mut end),
+                Status::Ok
+            );
+            start..end
+        };
+        let last = shard(usize::MAX, usize::MAX - 1);
+        assert_eq!(last.end, LEN);
+        let before = shard(usize::MAX, usize::MAX - 2);
+        assert_eq!(before.end, last.start);
+        assert!(before.start <= before.end && last.start <= last.end);
+        assert_eq!(shard(2, 0), 0..LEN / 2);
+        assert_eq!(shard(2, 1), LEN / 2..LEN);
+    }
+}

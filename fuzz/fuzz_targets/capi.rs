@@ -14,7 +14,8 @@
 //! tensors, the groups or the settings), then a sequence of operations: the kernels (Adam's and
 //! AdamWeightDecay's with a settings struct in the world: written there, init's, in the call
 //! buffers, NULL or misaligned), the table fillers, the schedules, every optimizer call (step,
-//! begin / shard / end, lr, set_lr, the lengths, elements, save, restore), values written into the
+//! begin / shard / end — a shard an element range: of a plan, of tensors, any, from inside a
+//! row —, lr, set_lr, the lengths, elements, plan, save, restore), values written into the
 //! buffers, edits of the caller's memory between calls (a tensor's `len`, `rows` or `group`; a
 //! group's `lr_kind`, `table`, `table_len`, `schedule`, `hold_last`, `centralize`, `lr`,
 //! `weight_decay`; a table value), a damaged optimizer struct, and the optimizer moved (copied) to

@@ -11,13 +11,15 @@
 //! a pattern, `Reader::long_values`), then a sequence of operations.
 //!
 //! Two optimizers are built from the same input: `a` takes whole steps, `b` the same steps in
-//! `Part`s (`begin_step`; `part` over the whole buffers, cut by `split` at random tensors, the
-//! parts updated by `step_part` in a random order; `end_step`). After every operation both hold
-//! the same bits, the same step counter, the same rule (Adam's beta powers) and the same saved
-//! state. A whole step also equals the scalar reference (`gradstep::reference`) applied tensor by
-//! tensor with each group's `lr(k)`, weight decay and centralization, and the rule's constants:
-//! Adam's betas, flags and `K` with the beta powers the step uses (`rule().powers()` before it,
-//! each multiplied by `F(β)`), AdamWeightDecay's decoupled `F(wd)`.
+//! `Part`s (`begin_step`; `part` over the whole buffers, cut by `split` at random elements — a
+//! valid cut taken, one inside a centralized row or outside the piece refused with `ElementRange`,
+//! as the harness's `common::is_cut` says —, maybe each piece cut into the shards of a plan by
+//! `shards`, the parts updated by `step_part` in a random order; `end_step`). After every operation
+//! both hold the same bits, the same step counter, the same rule (Adam's beta powers) and the same
+//! saved state. A whole step also equals the scalar reference (`gradstep::reference`) applied
+//! tensor by tensor with each group's `lr(k)`, weight decay and centralization, and the rule's
+//! constants: Adam's betas, flags and `K` with the beta powers the step uses (`rule().powers()`
+//! before it, each multiplied by `F(β)`), AdamWeightDecay's decoupled `F(wd)`.
 //!
 //! Properties: a constructor accepts exactly the layouts whose tensors name existing groups, whose
 //! rows divide their lengths and whose every group has a tensor, and refuses the settings its

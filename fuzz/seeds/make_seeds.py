@@ -295,10 +295,36 @@ def edit_power(which, bits):
     return u8(6) + u8(2) + u8(3) + u8(which) + u32(bits)
 
 
-def cuts(*splits, rotate=0, reverse=0):
-    """How the twin cuts a step into parts: each split is (which part, where in it), then a
-    rotation of the parts and whether to reverse them."""
-    return u8(len(splits)) + b"".join(u8(i) + u8(at) for i, at in splits) + u8(rotate) + flag(reverse)
+def at(offset):
+    """A cut point (`cut_point` in layout_validation/parts.rs) `offset` elements into the part
+    (0 to its length: its ends included)."""
+    return u8(0) + u16(offset)
+
+
+def at_row(pick=0, row=0, inside=None):
+    """A cut point in centralized tensor `pick` (of those the part overlaps) of more than one
+    element a row: the start of row `row`, or with `inside` = k a point k + 1 elements into it."""
+    return (u8(4) + u8(pick) + u8(row)) if inside is None else (u8(5) + u8(pick) + u8(row) + u8(inside))
+
+
+def at_outside(how=1, k=0):
+    """A cut point outside the part: 0 before its start (by 1 + k), 1 past its end (by 1 + k),
+    2 usize::MAX, 3 past the layout."""
+    return u8(6) + u8(how) + (u8(k) if how < 2 else b"")
+
+
+def cuts(*splits, shards=None, order=0, order_arg=b""):
+    """How the twin cuts a step into parts: up to 7 splits, each (which part, a cut point: `at`,
+    `at_row`, `at_outside`; an int is `at`), valid ones taken and invalid ones refused; then, with
+    `shards`, each piece cut into the shards of a plan of that many; then the order of the parts:
+    0 as cut, 1 reversed, 2 rotated by u8(order_arg), 3 shuffled (u16 bytes in order_arg)."""
+    assert len(splits) < 8
+    enc = lambda p: at(p) if isinstance(p, int) else p
+    out = u8(len(splits) | (0x08 if shards else 0))
+    out += b"".join(u8(i) + enc(p) for i, p in splits)
+    if shards:
+        out += u8(0) + u16(shards - 1)
+    return out + u8(order) + order_arg
 
 
 def step_ops(n):
@@ -316,7 +342,10 @@ LAYOUT = {
         + settings(backend=0, mom=0.9, scale=128.0) + u8(0)
         + flag(0) + moderate(ramp(16)) + moderate([0.0] * 16) + moderate(ramp(16, 0.5))
         + u8(0) + cuts()                               # a whole step (twin: one part)
-        + u8(1) + cuts((0, 1), (1, 1), reverse=1)      # a step, twin in three parts, reversed
+        + u8(1) + cuts((0, 8), (1, 2), (0, at_row(0, 1, 1)), (0, at_row(0, 1)), order=1)
+        # a step, twin cut at elements 8, 10 and 4 (a row boundary; inside the row refused),
+        # reversed
+        + u8(2) + cuts(shards=3, order=3, order_arg=u16(1) + u16(0))  # a plan of 3 shards
         + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.05)   # save, step, set_lr, restore
         + u8(8)                                        # the next learning rates
     ),
@@ -331,16 +360,19 @@ LAYOUT = {
         + u8(4) + u8(1) + f64p(0.2)                    # set_lr of the static group
         + u8(4) + u8(0) + f64p(0.2)                    # set_lr of the table group: NotStatic
     ),
-    # wrong lengths, a stale token, damaged saved state
+    # wrong lengths, a stale token, cuts outside a part, inside a centralized row (refused) and
+    # of a vector, damaged saved state
     "errors": (
-        u8(1) + group(0, lr64=0.1)
+        u8(1) + group(0, lr64=0.1, centralize=1)
         + u8(2) + vector(6) + mat(3, 2)
         + settings(backend=2, mom=0.5, nest=1, check=1) + u8(2)
         + flag(0) + moderate(ramp(12)) + moderate(ramp(12, 0.1)) + moderate(ramp(12))
         + u8(3) + u8(1) + u8(0) + flag(1)              # grads one too long
         + u8(3) + u8(2) + u8(1) + flag(0)              # state two too short
         + u8(7) + u8(0) + u8(1) + u8(0) + u8(1) + flag(1)  # a part of tensor 0, then a stale token
-        + u8(7) + u8(0) + u8(2) + u8(0) + u8(0) + u8(3) + flag(0)  # a cut outside the part
+        + u8(7) + u8(0) + u8(2) + u8(0) + u8(0) + at_outside(1) + flag(0)  # a cut outside the part
+        + u8(7) + u8(1) + u8(2) + u8(0) + u8(0) + at_row(0, 1, 0) + flag(0)  # inside a row: refused
+        + u8(7) + u8(0) + u8(2) + u8(0) + u8(0) + at(3) + flag(0)  # a cut of the vector: taken
         + u8(6) + u8(1) + u16(30) + u8(0x40)           # restore with one byte damaged
         + u8(6) + u8(2) + u8(0) + u32(0xFFFFFFFF)      # restore with the step at u32::MAX
         + u8(0) + cuts()                               # ... so the next step overflows
@@ -381,9 +413,11 @@ LAYOUT.update({
         ADAM_LAYOUT_GROUPS + ADAM_LAYOUT_TENSORS
         + settings(backend=2, scale=128.0) + u8(4) + adam_settings(flags=3, k=2)
         + flag(0) + moderate(ramp(53)) + moderate([0.0] * 106) + moderate(ramp(53, 0.5))
-        + u8(0) + cuts() + u8(1) + cuts((0, 2), (1, 1), reverse=1)
+        + u8(0) + cuts() + u8(1) + cuts((0, 21), (1, 5), (0, at_row(0, 1, 2)), order=1)
+        + u8(2) + cuts((0, 30), shards=4, order=3, order_arg=u16(3) + u16(1) + u16(7) + u16(2) + u16(0)
+                                    + u16(5) + u16(1))
         + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.05)
-        + edit_power(0, 0x3F000000) + u8(0) + cuts((0, 3)) + u8(8)
+        + edit_power(0, 0x3F000000) + u8(0) + cuts((0, 41)) + u8(8)
     ),
     # AMSGrad over a slice of groups (β 0.5 / 0.75, eps 1e-3): steps, wrong lengths (the state is
     # three buffers), parts out of order, a stale token
@@ -394,9 +428,10 @@ LAYOUT.update({
         + step_ops(2)
         + u8(3) + u8(2) + u8(1) + flag(0)                  # state two values short
         + u8(3) + u8(2) + u8(0) + flag(1)                  # state one value too long
-        + u8(7) + u8(1) + u8(3) + u8(0) + u8(0) + u8(1) + flag(0)  # a part of tensors 1..3
+        + u8(7) + u8(1) + u8(3) + u8(0) + u8(0) + at(7) + flag(0)  # tensors 1..3, cut in 1
         + u8(7) + u8(0) + u8(2) + u8(0) + u8(1) + flag(1)  # then a stale token
-        + u8(0) + cuts((0, 1), (0, 1), rotate=1)
+        + u8(0) + cuts((0, 8), (0, at_row(0, 0, 3)), (1, 20), order=2, order_arg=u8(1))
+        + u8(1) + cuts(shards=7, order=1)
         + u8(5) + u8(0) + u8(0) + u8(0) + f64p(0.1)
     ),
     # AdamWeightDecay over an array: decoupled decay 0.01 in two groups, centralization (which it
@@ -424,7 +459,10 @@ LAYOUT.update({
         + u8(1) + lvec(1003)
         + settings() + u8(4) + adam_settings(flags=3, k=2)
         + flag(0) + pattern(ramp(29)) + pattern([0.0]) + pattern(ramp(31, 0.5))
-        + step_ops(6)
+        + step_ops(3)
+        + u8(0) + cuts((0, 500), (1, 2), order=1)      # cut at 500 and 502, around the split
+        + u8(1) + cuts(shards=5, order=3, order_arg=u16(3) + u16(0) + u16(1) + u16(1))
+        + u8(2) + cuts((0, 997), shards=2, order=1)
     ),
     # settings the rules refuse: F(β1) of 1, AMSGrad with Nesterov, K = 0
     "adam-refused-beta-one": (
@@ -602,8 +640,18 @@ def step_op(adjust=0, base=0, state=0, token=3):
 
 
 def shard_op(first, end, token=3, base=0):
-    """A shard of tensors [first, end) over the canonical buffers (the range byte is end − first)."""
-    return op(10, u8(token), u8(first), u8(end - first), canonical3(base=base), u8(0))
+    """A shard of the elements of tensors [first, end) over the canonical buffers."""
+    return op(10, u8(token), u8(1), u8(first), u8(end), canonical3(base=base), u8(0))
+
+
+def shard_plan(shards, index, token=3):
+    """Shard `index` of a plan of `shards` (1–8), by the Rust API, over the canonical buffers."""
+    return op(10, u8(token), u8(0), u8(shards - 1), u8(index), canonical3(), u8(0))
+
+
+def shard_elements(start, end, token=3):
+    """A shard of elements [start, end) (below the length + 3) over the canonical buffers."""
+    return op(10, u8(token), u8(2), u16(start), u16(end), canonical3(), u8(0))
 
 
 def with_opt(kind, sel, *fields):
@@ -650,8 +698,16 @@ def restore_op(at=1024, damage_at=None):
 
 def query(sub, g=0, out=loc("aligned", 64), *more):
     """0 lr(g), 1 set_lr(g, f64), 2 global_step, 3 len, 4 elements(g, end; out2), 5 saved_len,
-    6 state_len."""
+    6 state_len, 7 plan (plan_query)."""
     return op(12, out, u8(g), u8(sub), *more)
+
+
+def plan_query(shards, index, out=loc("aligned", 64), out2=loc("aligned", 128)):
+    """gradstep_optimizer_plan: shards 0, 'most' (usize::MAX), or 1–16; index 'past' (= shards),
+    'last', or a number below 256."""
+    s = u8(0) if shards == 0 else u8(1) + u8(0) if shards == "most" else u8(3) + u8(shards - 1)
+    i = u8(0) if index == "past" else u8(1) + u8(0) if index == "last" else u8(3) + u8(index)
+    return query(7, 0, out, out2, s, i)
 
 
 def adam_kernel_op(adamw, fields, n, scale=1.0, nest=0, set_at=4, set_off=0, base=0, rows=0,
@@ -690,6 +746,23 @@ CAPI = {
         + shard_op(1, 2)                                                  # tensor 1
         + op(11, u8(3))                                                   # end_step
         + query(6) + query(5) + query(3) + query(2)
+    ),
+    # the same layout: plans (of 3 shards, of none, past the last shard, of the most shards); a
+    # step in the shards of a plan of 3, out of order; then element ranges: inside the matrix's
+    # first row (centralized: refused), reversed, past the buffers, a stale token, the halves of
+    # the vector
+    "plan-shards": (
+        capi_setup([ctensor_mat(2, 4, 0), ctensor_vec(5, 1)],
+                   [cgroup_static(0.1, wd=1e-4, centralize=1), cgroup_schedule(4)], scale=128.0)
+        + fill(0, ramp(39, 0.5))
+        + step_op()
+        + plan_query(3, 1) + plan_query(3, "past") + plan_query(0, 0) + plan_query("most", "last")
+        + op(9, loc("aligned", 2048))
+        + shard_plan(3, 2) + shard_plan(3, 0) + shard_plan(3, 1)
+        + op(11, u8(3)) + op(9, loc("aligned", 2048))
+        + shard_elements(2, 8) + shard_elements(9, 8) + shard_elements(8, 14)
+        + shard_elements(0, 8) + shard_elements(8, 10, token=1) + shard_elements(8, 10)
+        + shard_elements(10, 13) + op(11, u8(3)) + step_op()
     ),
     # SGD with a table group (holding its last value) and a static one, Nesterov; wrong tokens
     "sgd-optimizer": (
@@ -831,6 +904,9 @@ CAPI = {
         + save_op() + step_op() + restore_op()
         + op(9, loc("aligned", 2048)) + shard_op(1, 3) + shard_op(0, 1) + op(11, u8(3))
         + step_op(state=254) + query(2)
+        # shards cutting tensors: Adam's kernel told where a slice lies in its tensor
+        + op(9, loc("aligned", 2048)) + shard_elements(2, 10) + shard_elements(0, 4)
+        + shard_elements(4, 10) + shard_elements(10, 19) + op(11, u8(3)) + plan_query(4, 2)
     ),
     # AMSGrad (three state buffers, 3·len), β 0.5 / 0.75, eps 1e-3: steps, a damaged restore, a
     # shard, the optimizer moved
@@ -889,7 +965,8 @@ CAPI_FOUND = {
         capi_setup([ctensor_vec(0, 0)], [cgroup_static(0.1)])
         + op(7, u8(3), u8(0), u8(0), u8(0), loc("null"), loc("null"), loc("null"), u8(0), u8(0))
         + op(9, loc("aligned", 64))
-        + op(10, u8(3), u8(0), u8(1), u8(0), loc("null"), loc("null"), loc("null"), u8(0), u8(0))
+        + op(10, u8(3), u8(1), u8(0), u8(1), u8(0), loc("null"), loc("null"), loc("null"), u8(0),
+             u8(0))
     ),
     # begin_step with a NULL token pointer planned the step all the same
     "begin-step-bad-token-pointer": (
@@ -917,6 +994,13 @@ CAPI_FOUND = {
     "save-bad-written-pointer": (
         capi_setup([ctensor_vec(4, 0)], [cgroup_static(0.1)])
         + save_op(lw=0) + save_op(lw=1)
+    ),
+    # a plan's boundary overflowed (total bytes × shard index past 2^128) for AMSGrad over
+    # 5.5e17 elements and shard usize::MAX − 2 of usize::MAX
+    "plan-overflow": (
+        capi_setup([ctensor_huge(550_000_000_000_000_000, 0)], [cgroup_static(0.1)], rule=2,
+                   adam=capi_adam(ams=1))
+        + query(3) + plan_query(3, 1) + plan_query("most", "last")
     ),
     # saved_len overflowed for a layout larger than memory (now refused at init)
     "saved-len-overflow": (

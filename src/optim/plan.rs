@@ -89,7 +89,9 @@ impl<'o, G: GroupLike> Plan<'o, G> {
     /// Where shard `i` starts (`i` = the number of shards: the end of the layout): the cut
     /// nearest to `i / shards` of the bytes the step moves.
     pub fn boundary(&self, i: usize) -> usize {
-        let target = self.total * i.min(self.shards.get()) as u128 / self.shards.get() as u128;
+        // ⌊total · i / shards⌋ without overflow: the total's bytes reach 2^65, `i` 2^64
+        let (i, n) = (i.min(self.shards.get()) as u128, self.shards.get() as u128);
+        let target = self.total / n * i + self.total % n * i / n;
         let (mut bytes, mut start) = (0u128, 0usize);
         for t in self.tensors {
             let w = self.weight(t) as u128;

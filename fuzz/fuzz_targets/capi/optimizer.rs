@@ -30,7 +30,9 @@ pub(crate) fn model_plan(ctx: &Ctx, shards: NonZeroUsize, index: usize) -> Optio
 pub(crate) fn layout_now(w: &World, st: &State) -> (Vec<Tensor>, Vec<bool>) {
     (
         (0..st.n_tensors).map(|i| w.tensor(i)).collect(),
-        (0..st.n_groups).map(|i| w.group(i).centralize != 0).collect(),
+        (0..st.n_groups)
+            .map(|i| w.group(i).centralize != 0)
+            .collect(),
     )
 }
 
@@ -40,9 +42,8 @@ pub(crate) fn layout_now(w: &World, st: &State) -> (Vec<Tensor>, Vec<bool>) {
 /// of a tensor to anywhere after it.
 pub(crate) fn shard_range(r: &mut Reader, ctx: &Ctx) -> (usize, usize) {
     let (n_t, len) = ctx.st.as_ref().map_or((0, 0), |s| (s.n_tensors, s.len));
-    let tensor_start = |i: usize| {
-        (0..i.min(n_t)).fold(0usize, |a, j| a.saturating_add(ctx.w.tensor(j).len))
-    };
+    let tensor_start =
+        |i: usize| (0..i.min(n_t)).fold(0usize, |a, j| a.saturating_add(ctx.w.tensor(j).len));
     match r.u8() % 4 {
         0 => {
             let shards = NonZeroUsize::new(1 + r.u8() as usize % 8).expect("not 0");
@@ -54,12 +55,12 @@ pub(crate) fn shard_range(r: &mut Reader, ctx: &Ctx) -> (usize, usize) {
                 true => tensor_start(n_t).saturating_add(1),
                 false => tensor_start(i),
             };
-            (at(r.u8() as usize % (n_t + 2)), at(r.u8() as usize % (n_t + 2)))
+            (
+                at(r.u8() as usize % (n_t + 2)),
+                at(r.u8() as usize % (n_t + 2)),
+            )
         }
-        2 => (
-            r.u16() as usize % (len + 3),
-            r.u16() as usize % (len + 3),
-        ),
+        2 => (r.u16() as usize % (len + 3), r.u16() as usize % (len + 3)),
         _ => {
             let i = r.u8() as usize % n_t.max(1);
             let t = match n_t {
@@ -491,7 +492,10 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
                     .ok_or(Status::InvalidArgument)?;
                 // the Rust API's shard where it can be reached (its plan is walked to it)
                 let want = on!(&*o, |x| (index < 4096).then(|| x.plan(n).nth(index)));
-                Ok((want.map(|s| s.expect("a shard of the plan")), on!(&*o, |x| x.len())))
+                Ok((
+                    want.map(|s| s.expect("a shard of the plan")),
+                    on!(&*o, |x| x.len()),
+                ))
             });
             match m {
                 Model::Done(res, approx) => {
@@ -506,7 +510,10 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
                         // its start, the last to its end
                         let cut = |at| is_cut(&layout, |g| centralized[g], at);
                         assert!(
-                            got.start <= got.end && got.end <= len && cut(got.start) && cut(got.end),
+                            got.start <= got.end
+                                && got.end <= len
+                                && cut(got.start)
+                                && cut(got.end),
                             "plan({shards}): shard {index} is {got:?} of {len} elements"
                         );
                         if index == 0 {

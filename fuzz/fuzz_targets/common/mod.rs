@@ -293,7 +293,11 @@ pub fn at_offset(v: &[f32], offset: usize) -> Vec<f32> {
 /// (one with rows whose group, by `centralized`, centralizes; a row is `len / rows` elements);
 /// `at` = the total length is the end, a cut; past it is none. For a layout whose rows divide
 /// the lengths.
-pub fn is_cut(tensors: &[gradstep::Tensor], centralized: impl Fn(usize) -> bool, at: usize) -> bool {
+pub fn is_cut(
+    tensors: &[gradstep::Tensor],
+    centralized: impl Fn(usize) -> bool,
+    at: usize,
+) -> bool {
     let mut start = 0usize;
     for t in tensors {
         let end = start.saturating_add(t.len);
@@ -311,13 +315,25 @@ pub fn is_cut(tensors: &[gradstep::Tensor], centralized: impl Fn(usize) -> bool,
 /// The element ranges of a plan (`shards` of them, in order) are ranges of a layout of `len`
 /// elements back to back from 0 to `len`, each cut where `cut` allows (`what` names the plan).
 #[track_caller]
-pub fn check_plan(what: &str, plan: &[std::ops::Range<usize>], shards: usize, len: usize, cut: impl Fn(usize) -> bool) {
+pub fn check_plan(
+    what: &str,
+    plan: &[std::ops::Range<usize>],
+    shards: usize,
+    len: usize,
+    cut: impl Fn(usize) -> bool,
+) {
     assert_eq!(plan.len(), shards, "{what}: the number of shards");
     let mut at = 0;
     for (i, r) in plan.iter().enumerate() {
-        assert_eq!(r.start, at, "{what}: shard {i} of {plan:?} does not start where the last ended");
+        assert_eq!(
+            r.start, at,
+            "{what}: shard {i} of {plan:?} does not start where the last ended"
+        );
         assert!(r.start <= r.end, "{what}: shard {i} is reversed: {r:?}");
-        assert!(cut(r.end), "{what}: shard {i} ({r:?}) ends inside a centralized row");
+        assert!(
+            cut(r.end),
+            "{what}: shard {i} ({r:?}) ends inside a centralized row"
+        );
         at = r.end;
     }
     assert_eq!(at, len, "{what}: the plan does not end at the layout's end");

@@ -54,7 +54,10 @@ pub(crate) fn drive<'a, R: Reference, G>(
         let mut at = 0;
         for (i, s) in most.take(3).enumerate() {
             assert_eq!(s.start, at, "shard {i} of the most shards");
-            assert!(s.start <= s.end && s.end <= n && cut_ok(a, s.end), "shard {i}: {s:?}");
+            assert!(
+                s.start <= s.end && s.end <= n && cut_ok(a, s.end),
+                "shard {i}: {s:?}"
+            );
             at = s.end;
         }
         if let Ok(t) = a.begin_step() {

@@ -379,7 +379,10 @@ pub(crate) fn shard_count(r: &mut Reader) -> NonZeroUsize {
 }
 
 /// `o.plan(shards)`, checked: `shards` ranges back to back over the layout, every boundary a cut.
-pub(crate) fn plan_of<'a, R: Rule, G>(o: &Optimizer<'a, R, G>, shards: NonZeroUsize) -> Vec<Range<usize>>
+pub(crate) fn plan_of<'a, R: Rule, G>(
+    o: &Optimizer<'a, R, G>,
+    shards: NonZeroUsize,
+) -> Vec<Range<usize>>
 where
     G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>,
 {
@@ -407,14 +410,21 @@ where
     assert_eq!(whole.elements(), 0..n, "the whole part's elements");
     let how = r.u8();
     let mut parts = vec![whole];
-    let (mut sp, sg, mut ss) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; o.state_len()]);
+    let (mut sp, sg, mut ss) = (
+        vec![0.0f32; n],
+        vec![0.0f32; n],
+        vec![0.0f32; o.state_len()],
+    );
     for _ in 0..how % 8 {
         let i = r.u8() as usize % parts.len();
         let el = parts[i].elements();
         let at = cut_point(r, o, &el);
         let valid = el.start <= at && at <= el.end && cut_ok(o, at);
         if trace() {
-            eprintln!("  cut {el:?} at {at}: {}", if valid { "valid" } else { "invalid" });
+            eprintln!(
+                "  cut {el:?} at {at}: {}",
+                if valid { "valid" } else { "invalid" }
+            );
         }
         if valid {
             let p = parts.swap_remove(i);
@@ -430,7 +440,9 @@ where
             let scratch = o
                 .part(0..o.tensors().len(), &mut sp, &sg, &mut ss)
                 .expect("the whole scratch buffers");
-            let (_, rest) = o.split(scratch, el.start).expect("a piece's start is a cut");
+            let (_, rest) = o
+                .split(scratch, el.start)
+                .expect("a piece's start is a cut");
             let (piece, _) = o.split(rest, el.end).expect("a piece's end is a cut");
             assert_eq!(piece.elements(), el);
             let got = o.split(piece, at).map(|_| ());
