@@ -216,9 +216,11 @@ impl AdamWStep {
     /// `lr` finite and ≥ 0; `weight_decay` finite and ≥ 0, used as `F(wd)` (with 0, −0 included,
     /// MindSpore passes +0 and still multiplies, and so does gradstep).
     pub fn new(lr: f32, betas: Betas, weight_decay: f64) -> Result<Self, Error> {
+        // the learning rate's error first, as every step's constructor reports it
+        let lr = learning_rate(lr)?;
         let decay = non_negative_f32(weight_decay, Param::WeightDecay)?;
         Ok(AdamWStep {
-            lr: learning_rate(lr)?,
+            lr,
             betas,
             decay: if decay == 0.0 { 0.0 } else { decay },
         })
