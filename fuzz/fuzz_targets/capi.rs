@@ -84,6 +84,8 @@ mod kernels;
 mod model;
 #[path = "capi/optimizer.rs"]
 mod optimizer;
+#[path = "capi/saved.rs"]
+mod saved;
 #[path = "capi/setup.rs"]
 mod setup;
 #[path = "capi/world.rs"]
@@ -93,6 +95,7 @@ use calls::*;
 use kernels::*;
 use model::*;
 use optimizer::*;
+use saved::*;
 use setup::*;
 use world::*;
 
