@@ -1,10 +1,11 @@
-//! Correctly rounded square roots, the same bits on every target, each in the cheapest exact way
-//! the target has: the instruction where there is one (`sqrtss`/`sqrtsd` on x86_64 and `fsqrt` on
-//! aarch64 through `libm`'s `arch` feature; simd128's on wasm32 and `VSQRT.F32` on the Cortex-M4F,
-//! which `libm` does not use), `libm`'s software otherwise. Adam's scalar formulas take the `f64` root of an `f32`;
-//! on a target without an `f64` FPU that root comes from integer arithmetic here, far smaller
-//! than a general software `f64` square root and exact by construction (`tests/sqrt.rs` checks it
-//! against `libm` on every exponent).
+//! Correctly rounded square roots, the same bits on every target, each in an exact way the target
+//! has: the instruction on wasm32 (simd128's) and on the Cortex-M4F (`VSQRT.F32`), which `libm`
+//! does not use, `libm`'s software otherwise (its `arch` feature would take x86_64's and aarch64's
+//! instructions by inline assembly, which Miri cannot run; the vector kernels use the instructions
+//! through their lanes, so only scalar paths and tails come here). Adam's scalar formulas take the
+//! `f64` root of an `f32`; on a target without an `f64` FPU that root comes from integer
+//! arithmetic here, far smaller than a general software `f64` square root and exact by
+//! construction (`tests/sqrt.rs` checks it against `libm` on every exponent).
 
 /// `sqrtf(x)`, correctly rounded.
 #[inline]
