@@ -190,6 +190,15 @@ fn l1_limit(c: &mut Criterion) {
     ];
     let n = SIZES[0];
     let mut b = Buffers::new(n);
+    // the same values in one allocation, the three buffers 1 KiB apart modulo 4 KiB (separate
+    // 16 KiB allocations lie 16 bytes apart modulo 4 KiB, where a load can wait for an unrelated
+    // store to the same address bits: "4K aliasing")
+    let (w0, g0, s0) = (0, n + 256, 2 * n + 512);
+    let mut spread = vec![0.0f32; 3 * n + 512 + 16];
+    let base = spread.as_ptr().align_offset(64);
+    spread[base + w0..base + w0 + n].copy_from_slice(&b.w);
+    spread[base + g0..base + g0 + n].copy_from_slice(&b.g);
+    spread[base + s0..base + s0 + n].copy_from_slice(&b.s);
     let path = Backend::selected();
     let mut group = configure(c, "l1_limit", n);
     for round in 0..ROUNDS {
@@ -198,9 +207,19 @@ fn l1_limit(c: &mut Criterion) {
             group.bench_function(id(name), |bench| {
                 bench.iter(|| kernel(path, &mut b.w, black_box(&b.g), &mut b.s))
             });
+            group.bench_function(id(&format!("{name}_spread")), |bench| {
+                let (w, rest) = spread[base..].split_at_mut(g0);
+                let (g, s) = rest.split_at_mut(s0 - g0);
+                bench.iter(|| kernel(path, &mut w[..n], black_box(&g[..n]), &mut s[..n]))
+            });
         }
         group.bench_function(id("floor"), |bench| {
             bench.iter(|| floor(&mut b.w, black_box(&b.g), &mut b.s))
+        });
+        group.bench_function(id("floor_spread"), |bench| {
+            let (w, rest) = spread[base..].split_at_mut(g0);
+            let (g, s) = rest.split_at_mut(s0 - g0);
+            bench.iter(|| floor(&mut w[..n], black_box(&g[..n]), &mut s[..n]))
         });
         group.bench_function(id("floor_2mul"), |bench| {
             bench.iter(|| floor_with::<2>(&mut b.w, black_box(&b.g), &mut b.s))

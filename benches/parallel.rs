@@ -4,10 +4,13 @@
 //! and all cores.
 //!
 //! * `serial`: `Optimizer::step` on the calling thread;
-//! * `parallel`: `Optimizer::step_parallel` inside the pool (a step below its threshold runs on
-//!   the calling thread, as a user's would);
-//! * `forced`: the plan's shards on the pool's threads whatever the size (`shards` and
-//!   `step_part` under `rayon::join`): where the threshold `MIN_SHARD_ELEMENTS` comes from;
+//! * `parallel`: `Optimizer::step_parallel` on a thread of the pool (the measurement runs inside
+//!   `pool.install`, as a training loop would; a step below the threshold runs on that thread);
+//! * `outside` (all cores only): `step_parallel` called from criterion's thread, outside every
+//!   pool, on rayon's global pool: a sharded step first crosses to the pool's threads;
+//! * `forced`, `forced_outside`: the plan's shards on the pool's threads whatever the size
+//!   (`shards` and `step_part` under `rayon::join`), from a thread of the pool and from outside:
+//!   where the thresholds `MIN_SHARD_ELEMENTS` and `MIN_SHARD_ELEMENTS_FROM_OUTSIDE` come from;
 //! * `floor`: the bandwidth floor of the same streams (`common/floor.rs`), the same plan's element
 //!   ranges on the same threads.
 //!
@@ -15,7 +18,7 @@
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gradstep::{Group, Lr, Momentum, MomentumSettings, Optimizer, Part, Rule, Tensor};
@@ -26,7 +29,7 @@ mod floor;
 #[path = "common/models.rs"]
 mod models;
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 4;
 
 fn buffers(n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let mut x = 0x2545_f491_u32;
@@ -105,32 +108,63 @@ fn layout(c: &mut Criterion, name: &str, tensors: &'static [Tensor]) {
             b.iter(|| opt.step(&mut w, black_box(&g), &mut s).unwrap())
         });
         for &t in &threads {
+            // the whole measurement runs on a thread of the pool, as a training loop inside
+            // `pool.install` does: no hand-over from an outside thread at each step
             let pool: ThreadPool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
                 .unwrap();
             let shards = NonZeroUsize::new(t).unwrap();
             let id = |f: &str| BenchmarkId::new(format!("{f}-t{t}"), format!("{n}-r{round}"));
-            group.bench_function(id("parallel"), |b| {
-                b.iter(|| {
-                    pool.install(|| opt.step_parallel(&mut w, black_box(&g), &mut s))
-                        .unwrap()
-                })
-            });
-            group.bench_function(id("forced"), |b| {
-                b.iter(|| {
-                    let token = opt.begin_step().unwrap();
-                    let whole = opt
-                        .part(0..tensors.len(), &mut w, black_box(&g), &mut s)
-                        .unwrap();
-                    pool.install(|| shards_on_pool(&opt, &token, opt.shards(whole, shards), t));
-                    opt.end_step(token).unwrap();
-                })
-            });
             let mut cuts: Vec<usize> = opt.plan(shards).map(|r| r.start).collect();
             cuts.push(n);
+            // `iters` steps in one `install`: the hand-over to the pool is paid once per sample
+            let on_pool = |iters: u64, f: &mut (dyn FnMut() + Send)| {
+                pool.install(|| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        f();
+                    }
+                    start.elapsed()
+                })
+            };
+            group.bench_function(id("parallel"), |b| {
+                b.iter_custom(|iters| {
+                    on_pool(iters, &mut || {
+                        opt.step_parallel(&mut w, black_box(&g), &mut s).unwrap()
+                    })
+                })
+            });
+            if t == cores {
+                // from criterion's thread, outside every pool: the global pool (`cores` threads)
+                group.bench_function(id("outside"), |b| {
+                    b.iter(|| opt.step_parallel(&mut w, black_box(&g), &mut s).unwrap())
+                });
+                group.bench_function(id("forced_outside"), |b| {
+                    b.iter(|| {
+                        let token = opt.begin_step().unwrap();
+                        let whole = opt.part(0..tensors.len(), &mut w, black_box(&g), &mut s);
+                        shards_on_pool(&opt, &token, opt.shards(whole.unwrap(), shards), t);
+                        opt.end_step(token).unwrap();
+                    })
+                });
+            }
+            group.bench_function(id("forced"), |b| {
+                b.iter_custom(|iters| {
+                    on_pool(iters, &mut || {
+                        let token = opt.begin_step().unwrap();
+                        let whole = opt.part(0..tensors.len(), &mut w, black_box(&g), &mut s);
+                        shards_on_pool(&opt, &token, opt.shards(whole.unwrap(), shards), t);
+                        opt.end_step(token).unwrap();
+                    })
+                })
+            });
             group.bench_function(id("floor"), |b| {
-                b.iter(|| pool.install(|| floor_on_pool(&mut w, black_box(&g), &mut s, &cuts, 0)))
+                b.iter_custom(|iters| {
+                    on_pool(iters, &mut || {
+                        floor_on_pool(&mut w, black_box(&g), &mut s, &cuts, 0)
+                    })
+                })
             });
         }
     }
@@ -138,7 +172,16 @@ fn layout(c: &mut Criterion, name: &str, tensors: &'static [Tensor]) {
 }
 
 fn parallel(c: &mut Criterion) {
-    for n in [16 << 10, 32 << 10, 64 << 10, 128 << 10, 1 << 20, 16 << 20] {
+    for n in [
+        16 << 10,
+        32 << 10,
+        64 << 10,
+        128 << 10,
+        256 << 10,
+        512 << 10,
+        1 << 20,
+        16 << 20,
+    ] {
         let tensors: &'static [Tensor] = Vec::leak(vec![Tensor::vector(n, 0)]);
         layout(c, &format!("momentum_wd_{}k", n >> 10), tensors);
     }

@@ -71,12 +71,12 @@ pub use group::Group;
 pub use kernel::Backend;
 pub use layout::Tensor;
 pub use lr::{Lr, LrSchedule, PastEnd, Schedule, Table};
-#[cfg(feature = "parallel")]
-pub use optim::MIN_SHARD_ELEMENTS;
 pub use optim::{
     Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeightDecay, Momentum,
     MomentumRule, MomentumSettings, Optimizer, Part, Rule, Sgd, SgdRule, SgdSettings, StepToken,
 };
+#[cfg(feature = "parallel")]
+pub use optim::{MIN_SHARD_ELEMENTS, MIN_SHARD_ELEMENTS_FROM_OUTSIDE};
 
 /// The README's code samples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -300,6 +300,7 @@ const LARGE: [Tensor; 5] = [
 fn parallel_steps_equal_serial_steps() {
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
     let len: usize = LARGE.iter().map(|t| t.len).sum();
+    // called inside `pool.install`, on a thread of the pool: four shards on four threads
     assert!(len >= 4 * gradstep::MIN_SHARD_ELEMENTS);
     let centralize = [true, false, true];
     for threads in 1..=4 {
@@ -402,4 +403,33 @@ fn shards_on_a_callers_threads() {
     }
     assert_eq!(first_difference(&w2, &w), None);
     assert_eq!(first_difference(&s2, &s), None);
+}
+
+/// Called from outside every pool, on rayon's global pool (the step crosses to the pool's
+/// threads, with the larger threshold): the serial step's bits.
+#[cfg(feature = "parallel")]
+#[test]
+#[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
+fn parallel_steps_from_outside_the_pool() {
+    let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
+    let len: usize = LARGE.iter().map(|t| t.len).sum();
+    let centralize = [true, false, true];
+    for case in CASES {
+        let (mut ga, mut gb) = (groups(centralize, &schedule), groups(centralize, &schedule));
+        let backend = Backend::selected();
+        with_optimizer!(case, backend, &LARGE, &mut ga[..], |serial| {
+            with_optimizer!(case, backend, &LARGE, &mut gb[..], |parallel| {
+                let mut w = values(7, len, 1.0);
+                let mut s = vec![0.0; serial.state_len()];
+                let (mut w2, mut s2) = (w.clone(), s.clone());
+                for k in 0..2 {
+                    let g = values(100 + k, len, 2.0);
+                    serial.step(&mut w, &g, &mut s).unwrap();
+                    parallel.step_parallel(&mut w2, &g, &mut s2).unwrap();
+                }
+                assert_eq!(first_difference(&w2, &w), None, "{case:?}");
+                assert_eq!(first_difference(&s2, &s), None, "{case:?}");
+            });
+        });
+    }
 }

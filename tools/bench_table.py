@@ -119,13 +119,22 @@ def parallel_table(root):
                 xs = [a / b for a, b in zip(par, serial)]
                 xf = [a / b for a, b in zip(par, fl)]
                 xforced = [a / b for a, b in zip(forced, serial)]
+                if (root / name / f"outside-t{t}").is_dir():
+                    outside = [rate(root, name, f"outside-t{t}", p) for p in params]
+                    forced_out = [rate(root, name, f"forced_outside-t{t}", p) for p in params]
+                    xo = f"{statistics.median(a / b for a, b in zip(outside, serial)):.2f}"
+                    xfo = f"{statistics.median(a / b for a, b in zip(forced_out, serial)):.2f}"
+                else:
+                    xo = xfo = "–"
                 rows.append(f"| {name} | {t} | {statistics.median(serial) / 1e9:.2f} | {statistics.median(par) / 1e9:.2f} | "
                             f"{statistics.median(fl) / 1e9:.2f} | {statistics.median(xs):.2f} | {statistics.median(xf):.2f} | "
-                            f"{statistics.median(xforced):.2f} | {max(xs) - min(xs):.2f} / {max(xf) - min(xf):.2f} |")
+                            f"{statistics.median(xforced):.2f} | {xo} | {xfo} | "
+                            f"{max(xs) - min(xs):.2f} / {max(xf) - min(xf):.2f} |")
     if rows:
         print("\n| layout | threads | serial Gelem/s | parallel Gelem/s | floor on those threads | "
-              "parallel × serial | parallel × floor | forced shards × serial | spread |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "parallel × serial | parallel × floor | forced shards × serial | from outside × serial | "
+              "forced from outside × serial | spread of × serial / × floor |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(rows))
 
 

@@ -37,7 +37,7 @@ pub use adam::{Adam, AdamRule, AdamSettings, AdamWRule, AdamWSettings, AdamWeigh
 pub use momentum::{Momentum, MomentumRule, MomentumSettings};
 pub use optimizer::Optimizer;
 #[cfg(feature = "parallel")]
-pub use parallel::MIN_SHARD_ELEMENTS;
+pub use parallel::{MIN_SHARD_ELEMENTS, MIN_SHARD_ELEMENTS_FROM_OUTSIDE};
 pub use part::{Part, StepToken};
 #[cfg(feature = "capi")]
 pub(crate) use rule::RULE_WORDS;

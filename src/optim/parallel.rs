@@ -17,30 +17,43 @@ use super::rule::Rule;
 use crate::error::Error;
 use crate::group::{Group, GroupLike};
 
-/// The fewest elements worth a shard of their own: below this, handing a shard to another thread
-/// costs more than updating it. Measured with `benches/parallel.rs` (README, "Performance").
-pub const MIN_SHARD_ELEMENTS: usize = 1 << 15;
+/// The fewest elements worth a shard of their own when the step is called on a thread of the pool
+/// (a training loop inside `pool.install`): below this, handing a shard to another thread costs
+/// more than it saves. Measured with `benches/parallel.rs` (2 cores): two shards of 32 Ki elements
+/// ran 1.47–1.72× the serial step; two of 16 Ki between 0.60× and 1.17× over runs, so not less.
+pub const MIN_SHARD_ELEMENTS: usize = 32 << 10;
+
+/// The same from a thread outside the pool: a sharded step first crosses to the pool's threads
+/// (rayon's injection queue and a wake-up, some microseconds), so shards must be larger to pay for
+/// it. Measured the same way, from outside on the global pool: two shards of 32 Ki elements ran
+/// 0.62× the serial step, two of 64 Ki 0.85×, two of 128 Ki 1.24×.
+pub const MIN_SHARD_ELEMENTS_FROM_OUTSIDE: usize = 128 << 10;
 
 /// The number of shards for `len` elements on `threads` threads: one per thread, and none of
-/// fewer than [`MIN_SHARD_ELEMENTS`] (a small step is one shard, on the calling thread).
-pub fn shard_count(len: usize, threads: usize) -> NonZeroUsize {
-    let most = len / MIN_SHARD_ELEMENTS;
-    NonZeroUsize::new(threads.min(most)).unwrap_or(NonZeroUsize::MIN)
+/// fewer than `min` elements (a small step is one shard, on the calling thread).
+fn shard_count(len: usize, threads: usize, min: usize) -> NonZeroUsize {
+    NonZeroUsize::new(threads.min(len / min)).unwrap_or(NonZeroUsize::MIN)
 }
 
 impl<'a, R: Rule + Sync, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>> Optimizer<'a, R, G> {
     /// One step over the whole layout, as [`Optimizer::step`] and bit-identical to it, with the
     /// shards of a plan ([`Optimizer::plan`]) updated on the threads of the current rayon pool:
     /// the global one, or the caller's (`pool.install(|| opt.step_parallel(…))`), one shard per
-    /// thread. A step of fewer than 2 × [`MIN_SHARD_ELEMENTS`] elements runs on the calling
-    /// thread. On error nothing changes. Allocates nothing.
+    /// thread. A step of fewer than 2 × [`MIN_SHARD_ELEMENTS`] elements (called on a thread of
+    /// the pool; 2 × [`MIN_SHARD_ELEMENTS_FROM_OUTSIDE`] from another thread) runs on the calling
+    /// thread. On error nothing changes. Allocates nothing (called on a thread of the pool; from
+    /// outside, rayon's injection queue allocates a block now and then).
     pub fn step_parallel(
         &mut self,
         params: &mut [f32],
         grads: &[f32],
         state: &mut [f32],
     ) -> Result<(), Error> {
-        let shards = shard_count(self.core.len, rayon::current_num_threads());
+        let min = match rayon::current_thread_index() {
+            Some(_) => MIN_SHARD_ELEMENTS,
+            None => MIN_SHARD_ELEMENTS_FROM_OUTSIDE,
+        };
+        let shards = shard_count(self.core.len, rayon::current_num_threads(), min);
         let groups = self.groups.as_mut();
         if shards.get() == 1 {
             return self.core.step(groups, params, grads, state);
