@@ -36,7 +36,7 @@
 //!
 //! Features: `std` (default) lets x86_64 builds choose AVX2 or AVX-512 at run time; without it the
 //! crate is `no_std` and chooses at compile time. `capi` exports the C API. `parallel` adds
-//! [`Optimizer::step_parallel`] (on rayon's threads; needs `std`).
+//! `Optimizer::step_parallel` (on rayon's threads; needs `std`).
 
 #![no_std]
 #![deny(missing_docs)]
