@@ -59,12 +59,6 @@
 #define GRADSTEP_LR_SCHEDULE 3
 
 /**
- * The fewest elements worth a shard of their own: below this, handing a shard to another thread
- * costs more than updating it. Measured with `benches/parallel.rs` (README, "Performance").
- */
-#define MIN_SHARD_ELEMENTS (1 << 15)
-
-/**
  * What a call did: `GRADSTEP_STATUS_OK`, or why it was rejected (nothing was changed).
  */
 typedef enum {
