@@ -230,6 +230,7 @@ fn optimizers_are_the_rust_optimizers() {
 /// layout's end and the shards before it run back to back. (Found by reading the code while
 /// porting the fuzz targets to element ranges.)
 #[test]
+#[cfg(target_pointer_width = "64")]
 fn plans_of_the_largest_layouts_do_not_overflow() {
     const LEN: usize = 550_000_000_000_000_000;
     let tensors = [Tensor::vector(LEN, 0)];
