@@ -34,19 +34,8 @@ struct Buffers {
 
 impl Buffers {
     fn new(n: usize) -> Self {
-        // ordinary values, no subnormals; a pseudo-random pattern the compiler cannot fold
-        let mut x = 0x2545_f491_u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 8) as f32 / (1 << 24) as f32 - 0.5
-        };
-        Buffers {
-            w: (0..n).map(|_| next()).collect(),
-            g: (0..n).map(|_| next() * 0.01).collect(),
-            s: (0..n).map(|_| next() * 0.1).collect(),
-        }
+        let (w, g, s) = values::buffers(n);
+        Buffers { w, g, s }
     }
 }
 
@@ -84,6 +73,8 @@ fn plain_sgd(w: &mut [f32], g: &[f32], a: &mut [f32]) {
 
 #[path = "common/floor.rs"]
 mod floor;
+#[path = "common/values.rs"]
+mod values;
 use floor::{floor, floor_with};
 
 // ----- the kernels under test ---------------------------------------------------------------

@@ -22,6 +22,9 @@ use std::time::Duration;
 
 const ROUNDS: usize = 5;
 
+#[path = "common/values.rs"]
+mod values;
+use values::buffers;
 #[path = "common/models.rs"]
 mod models;
 use models::resnet50;
@@ -47,20 +50,6 @@ fn mcu100k() -> Vec<Tensor> {
     assert_eq!(t.len(), 20);
     assert_eq!(t.iter().map(|t| t.len).sum::<usize>(), 101_722);
     t
-}
-
-fn buffers(n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut x = 0x2545_f491_u32;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        (x >> 8) as f32 / (1 << 24) as f32 - 0.5
-    };
-    let w = (0..n).map(|_| next()).collect();
-    let g = (0..n).map(|_| next() * 0.01).collect();
-    let s = (0..n).map(|_| next() * 0.1).collect();
-    (w, g, s)
 }
 
 fn model(c: &mut Criterion, name: &str, tensors: &[Tensor]) {

@@ -28,22 +28,11 @@ use rayon::ThreadPool;
 mod floor;
 #[path = "common/models.rs"]
 mod models;
+#[path = "common/values.rs"]
+mod values;
+use values::buffers;
 
 const ROUNDS: usize = 4;
-
-fn buffers(n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut x = 0x2545_f491_u32;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        (x >> 8) as f32 / (1 << 24) as f32 - 0.5
-    };
-    let w = (0..n).map(|_| next()).collect();
-    let g = (0..n).map(|_| next() * 0.01).collect();
-    let s = (0..n).map(|_| next() * 0.1).collect();
-    (w, g, s)
-}
 
 /// Updates the shards of `part` on two halves of the pool, recursively (what `step_parallel`
 /// does, without its threshold).

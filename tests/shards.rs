@@ -56,17 +56,18 @@ const CASES: [Case; 11] = [
     Case::AdamW,
 ];
 
-/// Runs `$body` with `$opt` bound to a new optimizer of case `$case` over `$tensors` and the
-/// groups `$groups` (a `&mut [Group]`).
-macro_rules! with_optimizer {
-    ($case:expr, $backend:expr, $tensors:expr, $groups:expr, |$opt:ident| $body:expr) => {
+/// Runs `$body` with `$a` and `$b` bound to two new optimizers of case `$case` over `$tensors`,
+/// one with the groups `$ga`, one with `$gb` (each a `&mut [Group]`).
+macro_rules! with_optimizers {
+    ($case:expr, $backend:expr, $tensors:expr, $ga:expr, $gb:expr, |$a:ident, $b:ident| $body:expr) => {
         match $case {
             Case::Momentum { nesterov } => {
                 let s = MomentumSettings::new(0.9)
                     .with_nesterov(nesterov)
                     .with_loss_scale(64.0)
                     .with_backend($backend);
-                let mut $opt = Momentum::new($tensors, $groups, s).unwrap();
+                let mut $a = Momentum::new($tensors, $ga, s).unwrap();
+                let mut $b = Momentum::new($tensors, $gb, s).unwrap();
                 $body
             }
             Case::Sgd { nesterov } => {
@@ -75,7 +76,8 @@ macro_rules! with_optimizer {
                     .with_dampening(if nesterov { 0.0 } else { 0.1 })
                     .with_nesterov(nesterov)
                     .with_backend($backend);
-                let mut $opt = Sgd::new($tensors, $groups, s).unwrap();
+                let mut $a = Sgd::new($tensors, $ga, s).unwrap();
+                let mut $b = Sgd::new($tensors, $gb, s).unwrap();
                 $body
             }
             Case::Adam { nesterov, threads } => {
@@ -84,19 +86,22 @@ macro_rules! with_optimizer {
                     .with_threads(threads)
                     .with_loss_scale(8.0)
                     .with_backend($backend);
-                let mut $opt = Adam::new($tensors, $groups, s).unwrap();
+                let mut $a = Adam::new($tensors, $ga, s).unwrap();
+                let mut $b = Adam::new($tensors, $gb, s).unwrap();
                 $body
             }
             Case::Amsgrad => {
                 let s = AdamSettings::new()
                     .with_amsgrad(true)
                     .with_backend($backend);
-                let mut $opt = Adam::new($tensors, $groups, s).unwrap();
+                let mut $a = Adam::new($tensors, $ga, s).unwrap();
+                let mut $b = Adam::new($tensors, $gb, s).unwrap();
                 $body
             }
             Case::AdamW => {
                 let s = AdamWSettings::new().with_backend($backend);
-                let mut $opt = AdamWeightDecay::new($tensors, $groups, s).unwrap();
+                let mut $a = AdamWeightDecay::new($tensors, $ga, s).unwrap();
+                let mut $b = AdamWeightDecay::new($tensors, $gb, s).unwrap();
                 $body
             }
         }
@@ -156,6 +161,34 @@ fn may_cut(tensors: &[Tensor], centralize: [bool; 3], at: usize) -> bool {
         start += t.len;
     }
     at == start
+}
+
+/// Steps `serial` whole and `other` as `step_other` does, `steps` times from the same params and
+/// gradients: both must end with the same bits in params and state. `what` names the case.
+fn steps_agree<'a, R: Rule, G: AsRef<[Group<'a>]> + AsMut<[Group<'a>]>>(
+    serial: &mut Optimizer<'a, R, G>,
+    other: &mut Optimizer<'a, R, G>,
+    steps: u32,
+    what: &dyn std::fmt::Debug,
+    mut step_other: impl FnMut(
+        &mut Optimizer<'a, R, G>,
+        &mut [f32],
+        &[f32],
+        &mut [f32],
+    ) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
+    let len = serial.len();
+    let mut w = values(7, len, 1.0);
+    let mut s = vec![0.0; serial.state_len()];
+    let (mut w2, mut s2) = (w.clone(), s.clone());
+    for k in 0..steps {
+        let g = values(100 + k, len, 2.0);
+        serial.step(&mut w, &g, &mut s).unwrap();
+        step_other(other, &mut w2, &g, &mut s2)?;
+    }
+    prop_assert_eq!(first_difference(&w2, &w), None, "params: {:?}", what);
+    prop_assert_eq!(first_difference(&s2, &s), None, "state: {:?}", what);
+    Ok(())
 }
 
 /// How a step is cut: a plan of `n` shards, or cuts before random elements.
@@ -246,21 +279,14 @@ proptest! {
         order in any::<u64>(),
     ) {
         let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
-        let len: usize = tensors.iter().map(|t| t.len).sum();
         for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
             for case in CASES {
                 let (mut ga, mut gb) = (groups(centralize, &schedule), groups(centralize, &schedule));
-                with_optimizer!(case, backend, &tensors, &mut ga[..], |whole| {
-                    with_optimizer!(case, backend, &tensors, &mut gb[..], |sharded| {
-                        let mut w = values(7, len, 1.0);
-                        let mut s = vec![0.0; whole.state_len()];
-                        let (mut w2, mut s2) = (w.clone(), s.clone());
-                        for k in 0..2 {
-                            let g = values(100 + k, len, 2.0);
-                            whole.step(&mut w, &g, &mut s).unwrap();
+                with_optimizers!(case, backend, &tensors, &mut ga[..], &mut gb[..], |whole, sharded| {
+                        steps_agree(&mut whole, &mut sharded, 2, &(case, backend, &cuts), |sharded, w, g, s| {
                             let token = sharded.begin_step().unwrap();
-                            let all = sharded.part(0..tensors.len(), &mut w2, &g, &mut s2).unwrap();
-                            let mut parts = cut(&sharded, centralize, &cuts, all)?;
+                            let all = sharded.part(0..tensors.len(), w, g, s).unwrap();
+                            let mut parts = cut(sharded, centralize, &cuts, all)?;
                             let n = parts.len();
                             parts.rotate_left((order as usize) % n);
                             if order & 1 << 40 != 0 {
@@ -270,10 +296,8 @@ proptest! {
                                 sharded.step_part(&token, p).unwrap();
                             }
                             sharded.end_step(token).unwrap();
-                        }
-                        prop_assert_eq!(first_difference(&w2, &w), None, "{:?} {:?} {:?}", case, backend, cuts);
-                        prop_assert_eq!(first_difference(&s2, &s), None, "{:?} {:?}", case, backend);
-                    });
+                            Ok(())
+                        })?;
                 });
             }
         }
@@ -312,30 +336,22 @@ fn parallel_steps_equal_serial_steps() {
             for case in CASES {
                 let (mut ga, mut gb) =
                     (groups(centralize, &schedule), groups(centralize, &schedule));
-                with_optimizer!(case, backend, &LARGE, &mut ga[..], |serial| {
-                    with_optimizer!(case, backend, &LARGE, &mut gb[..], |parallel| {
-                        let mut w = values(7, len, 1.0);
-                        let mut s = vec![0.0; serial.state_len()];
-                        let (mut w2, mut s2) = (w.clone(), s.clone());
-                        for k in 0..2 {
-                            let g = values(100 + k, len, 2.0);
-                            serial.step(&mut w, &g, &mut s).unwrap();
-                            pool.install(|| parallel.step_parallel(&mut w2, &g, &mut s2))
-                                .unwrap();
-                        }
-                        assert_eq!(
-                            first_difference(&w2, &w),
-                            None,
-                            "{case:?} {backend:?} {threads}"
-                        );
-                        assert_eq!(
-                            first_difference(&s2, &s),
-                            None,
-                            "{case:?} {backend:?} {threads}"
-                        );
+                with_optimizers!(
+                    case,
+                    backend,
+                    &LARGE,
+                    &mut ga[..],
+                    &mut gb[..],
+                    |serial, parallel| {
+                        let what = (case, backend, threads);
+                        steps_agree(&mut serial, &mut parallel, 2, &what, |p, w, g, s| {
+                            pool.install(|| p.step_parallel(w, g, s)).unwrap();
+                            Ok(())
+                        })
+                        .unwrap();
                         assert_eq!(parallel.global_step(), 2);
-                    });
-                });
+                    }
+                );
             }
         }
     }
@@ -380,29 +396,23 @@ fn shards_on_a_callers_threads() {
         Tensor::matrix(7, 300, 2),
     ];
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
-    let len: usize = tensors.iter().map(|t| t.len).sum();
     let (mut ga, mut gb) = (groups([true; 3], &schedule), groups([true; 3], &schedule));
     let set = AdamSettings::new().with_threads(2);
     let mut serial = Adam::new(&tensors, &mut ga[..], set).unwrap();
     let mut sharded = Adam::new(&tensors, &mut gb[..], set).unwrap();
-    let mut w = values(7, len, 1.0);
-    let mut s = vec![0.0; serial.state_len()];
-    let (mut w2, mut s2) = (w.clone(), s.clone());
-    for k in 0..3 {
-        let g = values(100 + k, len, 2.0);
-        serial.step(&mut w, &g, &mut s).unwrap();
+    steps_agree(&mut serial, &mut sharded, 3, &"Adam", |sharded, w, g, s| {
         let token = sharded.begin_step().unwrap();
-        let opt = &sharded;
-        let whole = opt.part(0..tensors.len(), &mut w2, &g, &mut s2).unwrap();
+        let opt = &*sharded;
+        let whole = opt.part(0..tensors.len(), w, g, s).unwrap();
         std::thread::scope(|scope| {
             for part in opt.shards(whole, NonZeroUsize::new(3).unwrap()) {
                 scope.spawn(|| opt.step_part(&token, part).unwrap());
             }
         });
         sharded.end_step(token).unwrap();
-    }
-    assert_eq!(first_difference(&w2, &w), None);
-    assert_eq!(first_difference(&s2, &s), None);
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Called from outside every pool, on rayon's global pool (the step crosses to the pool's
@@ -412,24 +422,23 @@ fn shards_on_a_callers_threads() {
 #[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
 fn parallel_steps_from_outside_the_pool() {
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
-    let len: usize = LARGE.iter().map(|t| t.len).sum();
     let centralize = [true, false, true];
     for case in CASES {
         let (mut ga, mut gb) = (groups(centralize, &schedule), groups(centralize, &schedule));
         let backend = Backend::selected();
-        with_optimizer!(case, backend, &LARGE, &mut ga[..], |serial| {
-            with_optimizer!(case, backend, &LARGE, &mut gb[..], |parallel| {
-                let mut w = values(7, len, 1.0);
-                let mut s = vec![0.0; serial.state_len()];
-                let (mut w2, mut s2) = (w.clone(), s.clone());
-                for k in 0..2 {
-                    let g = values(100 + k, len, 2.0);
-                    serial.step(&mut w, &g, &mut s).unwrap();
-                    parallel.step_parallel(&mut w2, &g, &mut s2).unwrap();
-                }
-                assert_eq!(first_difference(&w2, &w), None, "{case:?}");
-                assert_eq!(first_difference(&s2, &s), None, "{case:?}");
-            });
-        });
+        with_optimizers!(
+            case,
+            backend,
+            &LARGE,
+            &mut ga[..],
+            &mut gb[..],
+            |serial, parallel| {
+                steps_agree(&mut serial, &mut parallel, 2, &case, |p, w, g, s| {
+                    p.step_parallel(w, g, s).unwrap();
+                    Ok(())
+                })
+                .unwrap();
+            }
+        );
     }
 }

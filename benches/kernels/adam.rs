@@ -12,6 +12,7 @@ use criterion::{BenchmarkId, Criterion};
 use gradstep::hyper::{AdamStep, AdamWStep, Betas, GradPrep};
 use gradstep::kernel::{self, Backend};
 
+use super::values::Values;
 use super::{ROUNDS, SIZES, configure};
 
 const LR: f32 = 1e-3;
@@ -33,19 +34,13 @@ pub struct Streams {
 
 impl Streams {
     fn new(n: usize) -> Self {
-        let mut x = 0x2545_f491_u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 8) as f32 / (1 << 24) as f32
-        };
+        let mut v = Values::new();
         Streams {
-            w: (0..n).map(|_| next() - 0.5).collect(),
-            g: (0..n).map(|_| (next() - 0.5) * 0.01).collect(),
-            m: (0..n).map(|_| (next() - 0.5) * 0.001).collect(),
-            v: (0..n).map(|_| next() * 1e-5).collect(),
-            vh: (0..n).map(|_| next() * 1e-5).collect(),
+            w: v.take(n, |x| x - 0.5),
+            g: v.take(n, |x| (x - 0.5) * 0.01),
+            m: v.take(n, |x| (x - 0.5) * 0.001),
+            v: v.take(n, |x| x * 1e-5),
+            vh: v.take(n, |x| x * 1e-5),
         }
     }
 }
