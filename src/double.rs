@@ -1,6 +1,7 @@
 //! `D(x)` and the binary64 operations of Adam's scalar formulas (`docs/SEMANTICS-ADAM.md`: the
-//! tail of a chunk, AdamWeightDecay's update): the FPU's where the target has `f64`, integer
-//! arithmetic ([`crate::softf64`]) where it has not (the Cortex-M4F), the same bits either way.
+//! tail of a chunk, AdamWeightDecay's update), and those of the hyper-parameters (products,
+//! reciprocals, roundings to `f32`): the FPU's where the target has `f64`, integer arithmetic
+//! ([`crate::softf64`]) where it has not (the Cortex-M4F), the same bits either way.
 //! On the M4F that is what keeps Adam within its flash budget: the soft-float library would add
 //! about 2.3 KiB for `+`, `÷` and the conversions.
 
@@ -33,12 +34,31 @@ impl D {
     /// `F(self)`: rounded to `f32`.
     #[inline]
     pub fn to_f32(self) -> f32 {
-        if SOFT_F64 {
-            softf64::to_f32(self.0)
-        } else {
-            self.0 as f32
-        }
+        to_f32(self.0)
     }
+}
+
+/// `F(x)`: `x` rounded to `f32`.
+#[inline]
+pub(crate) fn to_f32(x: f64) -> f32 {
+    if SOFT_F64 {
+        softf64::to_f32(x)
+    } else {
+        x as f32
+    }
+}
+
+/// `a·b` of finite `a, b ≥ 0` (a weight decay and a loss scale), rounded to `f64`.
+#[inline]
+pub(crate) fn product(a: f64, b: f64) -> f64 {
+    if SOFT_F64 { softf64::mul(a, b) } else { a * b }
+}
+
+/// `1/x` of a finite `x > 0` (a loss scale), rounded to `f64`. The FPU's division takes a few
+/// nanoseconds where the integer one takes about 60: a kernel call at 4 Ki elements lasts 160.
+#[inline]
+pub(crate) fn reciprocal(x: f64) -> f64 {
+    if SOFT_F64 { softf64::recip(x) } else { 1.0 / x }
 }
 
 impl Add for D {

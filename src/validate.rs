@@ -3,6 +3,7 @@
 //!
 //! The `f64` predicates run on integers ([`crate::softf64`]): a Cortex-M4F has no `f64` FPU.
 
+use crate::double;
 use crate::error::{Buffer, Error, Param};
 use crate::softf64;
 
@@ -30,7 +31,7 @@ pub(crate) fn positive(x: f64, p: Param) -> Result<f64, Error> {
 
 /// `F(x)`, rejected when the rounding overflows to infinity.
 pub(crate) fn round_f32(x: f64, p: Param) -> Result<f32, Error> {
-    let r = softf64::to_f32(x);
+    let r = double::to_f32(x);
     if r.to_bits() & 0x7fff_ffff < 0x7f80_0000 {
         Ok(r)
     } else {
@@ -51,7 +52,7 @@ pub(crate) fn positive_f32(x: f64, p: Param) -> Result<f32, Error> {
 /// `F(x)` of an `x` strictly between 0 and 1 whose `F(x)` is too (Adam's betas: an `F(β)` of 1
 /// would make the bias correction divide by zero).
 pub(crate) fn open_unit_f32(x: f64, p: Param) -> Result<f32, Error> {
-    let r = softf64::to_f32(x);
+    let r = double::to_f32(x);
     if softf64::is_positive(x) && r < 1.0 {
         Ok(r)
     } else {

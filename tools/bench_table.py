@@ -83,24 +83,30 @@ def model_table(root):
 
 
 def l1_table(root):
-    """Momentum's variants at 4 Ki against the floor with 0, 2 and 4 multiplies (benches/kernels.rs)"""
+    """Momentum's variants at 4 Ki, in separate allocations and spread, against the floor of the
+    same layout; the floors with 4 multiplies; the cost of building a step (benches/kernels.rs)"""
     g = "l1_limit"
     variants = ["momentum", "momentum_wd", "momentum_ls", "momentum_wd_ls", "nesterov"]
     if not (root / g / "floor").is_dir():
         return
-    print("\n| kernel (multiplies per element) | Gelem/s | × floor | × floor + 2 mul | × floor + 4 mul | spread of × floor |")
+    print("\n| kernel at 4 Ki | Gelem/s | × floor | spread of × floor | spread layout: Gelem/s | × floor |")
     print("|---|---|---|---|---|---|")
-    muls = {"momentum": 2, "momentum_wd": 3, "momentum_ls": 3, "momentum_wd_ls": 4, "nesterov": 4}
+    floors = ["floor", "floor_spread", "floor_4mul", "floor_4mul_spread"]
     for n, params in sorted(rounds(root, g, "floor").items()):
-        floors = {f: [rate(root, g, f, p) for p in params] for f in ["floor", "floor_2mul", "floor_4mul"]}
+        fl = {f: [rate(root, g, f, p) for p in params] for f in floors}
         for v in variants:
             r = [rate(root, g, v, p) for p in params]
-            x = {f: [a / b for a, b in zip(r, fl)] for f, fl in floors.items()}
-            print(f"| {v} ({muls[v]}) | {statistics.median(r) / 1e9:.2f} | {statistics.median(x['floor']):.2f} | "
-                  f"{statistics.median(x['floor_2mul']):.2f} | {statistics.median(x['floor_4mul']):.2f} | "
-                  f"{max(x['floor']) - min(x['floor']):.2f} |")
-        print("| floors: 0 / 2 / 4 multiplies | " + " / ".join(
-            f"{statistics.median(floors[f]) / 1e9:.2f}" for f in ["floor", "floor_2mul", "floor_4mul"]) + " Gelem/s | | | | |")
+            rs = [rate(root, g, f"{v}_spread", p) for p in params]
+            x = [a / b for a, b in zip(r, fl["floor"])]
+            xs = [a / b for a, b in zip(rs, fl["floor_spread"])]
+            print(f"| {v} | {statistics.median(r) / 1e9:.2f} | {statistics.median(x):.2f} | {max(x) - min(x):.2f} | "
+                  f"{statistics.median(rs) / 1e9:.2f} | {statistics.median(xs):.2f} |")
+        print("| floors (0 / 4 multiplies) | " + " / ".join(f"{statistics.median(fl[f]) / 1e9:.2f}" for f in floors[0::2])
+              + " | | | " + " / ".join(f"{statistics.median(fl[f]) / 1e9:.2f}" for f in floors[1::2]) + " | |")
+    setup = root / "l1_limit_setup" / "momentum_wd_ls_step" / "new" / "estimates.json"
+    if setup.is_file():
+        ns = json.loads(setup.read_text())["median"]["point_estimate"]
+        print(f"\nBuilding a step with weight decay and loss scale: {ns:.1f} ns (median).")
 
 
 def parallel_table(root):

@@ -1,6 +1,6 @@
 //! The bandwidth floor of Momentum's streams (read params, grads and state; write params and
 //! state), one add per written stream, on the same instruction set as the kernel's selected path;
-//! and the same floor with `M` unfused multiplies per element beside the adds, which shows where
+//! and the same floor with `M` unfused multiplies per element beside the adds, which shows whether
 //! the FP multiply pipes, not the memory, set the limit (`benches/kernels.rs`, `l1_limit`).
 //! Shared by `benches/kernels.rs` and `benches/parallel.rs`.
 

@@ -7,6 +7,7 @@ mod adam;
 
 pub use adam::{AdamStep, AdamWStep, Betas};
 
+use crate::double;
 use crate::error::{Error, Param};
 use crate::softf64;
 use crate::validate::{learning_rate, non_negative, positive, round_f32};
@@ -33,15 +34,15 @@ impl GradPrep {
     pub fn new(weight_decay: f64, loss_scale: f64) -> Result<Self, Error> {
         let wd = non_negative(weight_decay, Param::WeightDecay)?;
         let scale = positive(loss_scale, Param::LossScale)?;
-        // `f64` work on integers (see `softf64`): the same bits as `wd * scale` and `1.0 / scale`
-        let scaled = softf64::mul(wd, scale);
+        // `wd * scale` and `1.0 / scale` in `f64`, on integers where the target has no `f64` FPU
+        let scaled = double::product(wd, scale);
         let decay = if softf64::is_positive(scaled) {
             Some(round_f32(scaled, Param::WeightDecay)?)
         } else {
             None
         };
         let unscale = if !softf64::is_one(scale) {
-            Some(round_f32(softf64::recip(scale), Param::LossScale)?)
+            Some(round_f32(double::reciprocal(scale), Param::LossScale)?)
         } else {
             None
         };

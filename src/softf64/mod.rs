@@ -7,7 +7,8 @@
 //! operation is a call into a soft-float library (`__muldf3`, `__divdf3`, `__aeabi_d2f`, the
 //! comparisons: about 2.4 KiB of flash). These functions give the same bits as IEEE 754 binary64
 //! arithmetic with round-to-nearest-even (tested against the hardware on the host) in a fraction
-//! of that code, and they are the only path, on every target.
+//! of that code. The tests of validation are the only path on every target; `a·b`, `1/x` and the
+//! rounding run on the FPU where the target has one ([`crate::double`]): the same bits, faster.
 
 /// Whether this target computes `f64` in software (no `f64` FPU: the Cortex-M cores): there, Adam's
 /// `f64` formulas use this module too (`crate::double`, `crate::sqrt`).
