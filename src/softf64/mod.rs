@@ -139,7 +139,9 @@ pub(crate) fn unpack(bits: u64) -> (u64, i32) {
     (sig << (lz & 63), exp - lz as i32)
 }
 
-/// `F(x)`: `x as f32`, round to nearest, ties to even.
+/// `F(x)`: `x as f32`, round to nearest, ties to even. Out of line: the M4F firmware calls it from
+/// the validation and Adam's tails, and a copy inlined in each costs flash.
+#[inline(never)]
 pub(crate) fn to_f32(x: f64) -> f32 {
     let bits = x.to_bits();
     let sign = ((bits >> 32) as u32) & 0x8000_0000;
