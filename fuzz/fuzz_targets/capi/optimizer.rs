@@ -342,6 +342,24 @@ pub(crate) fn end_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
     out
 }
 
+/// The checks before a query's model: records what the query writes (`outs`: one value of the given
+/// size at each location) and whether a bad optimizer pointer, bad out-pointers or bad sources
+/// decide its outcome; `true` when the model must answer.
+fn query_checks(ctx: &Ctx, sel: OptSel, outs: &[(Loc, usize)], out: &mut Outcome) -> bool {
+    out.written.extend(outs.iter().map(|&(l, n)| (l.off(), n)));
+    if let Some(e) = ctx.bad_opt(sel) {
+        out.expected = Some(e);
+        return false;
+    }
+    let mut uses = ctx.base(false, true);
+    uses.extend(outs.iter().map(|&(l, n)| use_of(&ctx.w, l, 1, n, n, true)));
+    if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
+        out.must_fail = true;
+        return false;
+    }
+    true
+}
+
 /// The queries: lr, set_lr, global_step, len, elements, saved_len, state_len, plan.
 pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome {
     let lo = loc(r, 8, 16, Scope::Opt, ctx.live);
@@ -355,15 +373,7 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
             // SAFETY: NULL or pointers into the world with room for one value.
             let s = unsafe { gradstep_optimizer_lr(opt, g, w.ptr(lo)) };
             out.status = s;
-            out.written = vec![(lo.off(), 4)];
-            if let Some(e) = ctx.bad_opt(sel) {
-                out.expected = Some(e);
-                return out;
-            }
-            let mut uses = ctx.base(false, true);
-            uses.push(use_of(w, lo, 1, 4, 4, true));
-            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
-                out.must_fail = true;
+            if !query_checks(ctx, sel, &[(lo, 4)], &mut out) {
                 return out;
             }
             let st = ctx.st.as_ref().unwrap();
@@ -385,13 +395,7 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
             let s = unsafe { gradstep_optimizer_set_lr(opt, g, lr) };
             out.status = s;
             out.writes_groups = true;
-            if let Some(e) = ctx.bad_opt(sel) {
-                out.expected = Some(e);
-                return out;
-            }
-            let uses = ctx.base(false, true);
-            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
-                out.must_fail = true;
+            if !query_checks(ctx, sel, &[], &mut out) {
                 return out;
             }
             let st = ctx.st.as_mut().unwrap();
@@ -418,16 +422,7 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
             // SAFETY: NULL or pointers into the world with room for one value each.
             let s = unsafe { gradstep_optimizer_elements(opt, g, end, w.ptr(lo), w.ptr(lo2)) };
             out.status = s;
-            out.written = vec![(lo.off(), 8), (lo2.off(), 8)];
-            if let Some(e) = ctx.bad_opt(sel) {
-                out.expected = Some(e);
-                return out;
-            }
-            let mut uses = ctx.base(false, true);
-            uses.push(use_of(w, lo, 1, 8, 8, true));
-            uses.push(use_of(w, lo2, 1, 8, 8, true));
-            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
-                out.must_fail = true;
+            if !query_checks(ctx, sel, &[(lo, 8), (lo2, 8)], &mut out) {
                 return out;
             }
             let st = ctx.st.as_ref().unwrap();
@@ -472,16 +467,7 @@ pub(crate) fn query_call(r: &mut Reader, ctx: &mut Ctx, sel: OptSel) -> Outcome 
             // SAFETY: NULL or pointers into the world with room for one value each.
             let s = unsafe { gradstep_optimizer_plan(opt, shards, index, w.ptr(lo), w.ptr(lo2)) };
             out.status = s;
-            out.written = vec![(lo.off(), 8), (lo2.off(), 8)];
-            if let Some(e) = ctx.bad_opt(sel) {
-                out.expected = Some(e);
-                return out;
-            }
-            let mut uses = ctx.base(false, true);
-            uses.push(use_of(w, lo, 1, 8, 8, true));
-            uses.push(use_of(w, lo2, 1, 8, 8, true));
-            if !(all_ok(&uses) && ctx.sources_ok(&uses)) {
-                out.must_fail = true;
+            if !query_checks(ctx, sel, &[(lo, 8), (lo2, 8)], &mut out) {
                 return out;
             }
             let st = ctx.st.as_ref().unwrap();
