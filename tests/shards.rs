@@ -57,17 +57,18 @@ const CASES: [Case; 11] = [
 ];
 
 /// Runs `$body` with `$a` and `$b` bound to two new optimizers of case `$case` over `$tensors`,
-/// one with the groups `$ga`, one with `$gb` (each a `&mut [Group]`).
+/// each with its own groups from `$groups` (evaluated twice, a `Vec<Group>`).
 macro_rules! with_optimizers {
-    ($case:expr, $backend:expr, $tensors:expr, $ga:expr, $gb:expr, |$a:ident, $b:ident| $body:expr) => {
+    ($case:expr, $backend:expr, $tensors:expr, $groups:expr, |$a:ident, $b:ident| $body:expr) => {{
+        let (mut ga, mut gb) = ($groups, $groups);
         match $case {
             Case::Momentum { nesterov } => {
                 let s = MomentumSettings::new(0.9)
                     .with_nesterov(nesterov)
                     .with_loss_scale(64.0)
                     .with_backend($backend);
-                let mut $a = Momentum::new($tensors, $ga, s).unwrap();
-                let mut $b = Momentum::new($tensors, $gb, s).unwrap();
+                let mut $a = Momentum::new($tensors, &mut ga[..], s).unwrap();
+                let mut $b = Momentum::new($tensors, &mut gb[..], s).unwrap();
                 $body
             }
             Case::Sgd { nesterov } => {
@@ -76,8 +77,8 @@ macro_rules! with_optimizers {
                     .with_dampening(if nesterov { 0.0 } else { 0.1 })
                     .with_nesterov(nesterov)
                     .with_backend($backend);
-                let mut $a = Sgd::new($tensors, $ga, s).unwrap();
-                let mut $b = Sgd::new($tensors, $gb, s).unwrap();
+                let mut $a = Sgd::new($tensors, &mut ga[..], s).unwrap();
+                let mut $b = Sgd::new($tensors, &mut gb[..], s).unwrap();
                 $body
             }
             Case::Adam { nesterov, threads } => {
@@ -86,26 +87,26 @@ macro_rules! with_optimizers {
                     .with_threads(threads)
                     .with_loss_scale(8.0)
                     .with_backend($backend);
-                let mut $a = Adam::new($tensors, $ga, s).unwrap();
-                let mut $b = Adam::new($tensors, $gb, s).unwrap();
+                let mut $a = Adam::new($tensors, &mut ga[..], s).unwrap();
+                let mut $b = Adam::new($tensors, &mut gb[..], s).unwrap();
                 $body
             }
             Case::Amsgrad => {
                 let s = AdamSettings::new()
                     .with_amsgrad(true)
                     .with_backend($backend);
-                let mut $a = Adam::new($tensors, $ga, s).unwrap();
-                let mut $b = Adam::new($tensors, $gb, s).unwrap();
+                let mut $a = Adam::new($tensors, &mut ga[..], s).unwrap();
+                let mut $b = Adam::new($tensors, &mut gb[..], s).unwrap();
                 $body
             }
             Case::AdamW => {
                 let s = AdamWSettings::new().with_backend($backend);
-                let mut $a = AdamWeightDecay::new($tensors, $ga, s).unwrap();
-                let mut $b = AdamWeightDecay::new($tensors, $gb, s).unwrap();
+                let mut $a = AdamWeightDecay::new($tensors, &mut ga[..], s).unwrap();
+                let mut $b = AdamWeightDecay::new($tensors, &mut gb[..], s).unwrap();
                 $body
             }
         }
-    };
+    }};
 }
 
 /// A layout: tensors of every kind of length (empty, short, across Adam's 1000-element chunks
@@ -281,8 +282,7 @@ proptest! {
         let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
         for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
             for case in CASES {
-                let (mut ga, mut gb) = (groups(centralize, &schedule), groups(centralize, &schedule));
-                with_optimizers!(case, backend, &tensors, &mut ga[..], &mut gb[..], |whole, sharded| {
+                with_optimizers!(case, backend, &tensors, groups(centralize, &schedule), |whole, sharded| {
                         steps_agree(&mut whole, &mut sharded, 2, &(case, backend, &cuts), |sharded, w, g, s| {
                             let token = sharded.begin_step().unwrap();
                             let all = sharded.part(0..tensors.len(), w, g, s).unwrap();
@@ -334,24 +334,16 @@ fn parallel_steps_equal_serial_steps() {
             .unwrap();
         for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
             for case in CASES {
-                let (mut ga, mut gb) =
-                    (groups(centralize, &schedule), groups(centralize, &schedule));
-                with_optimizers!(
-                    case,
-                    backend,
-                    &LARGE,
-                    &mut ga[..],
-                    &mut gb[..],
-                    |serial, parallel| {
-                        let what = (case, backend, threads);
-                        steps_agree(&mut serial, &mut parallel, 2, &what, |p, w, g, s| {
-                            pool.install(|| p.step_parallel(w, g, s)).unwrap();
-                            Ok(())
-                        })
-                        .unwrap();
-                        assert_eq!(parallel.global_step(), 2);
-                    }
-                );
+                let gs = || groups(centralize, &schedule);
+                with_optimizers!(case, backend, &LARGE, gs(), |serial, parallel| {
+                    let what = (case, backend, threads);
+                    steps_agree(&mut serial, &mut parallel, 2, &what, |p, w, g, s| {
+                        pool.install(|| p.step_parallel(w, g, s)).unwrap();
+                        Ok(())
+                    })
+                    .unwrap();
+                    assert_eq!(parallel.global_step(), 2);
+                });
             }
         }
     }
@@ -424,21 +416,14 @@ fn parallel_steps_from_outside_the_pool() {
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
     let centralize = [true, false, true];
     for case in CASES {
-        let (mut ga, mut gb) = (groups(centralize, &schedule), groups(centralize, &schedule));
         let backend = Backend::selected();
-        with_optimizers!(
-            case,
-            backend,
-            &LARGE,
-            &mut ga[..],
-            &mut gb[..],
-            |serial, parallel| {
-                steps_agree(&mut serial, &mut parallel, 2, &case, |p, w, g, s| {
-                    p.step_parallel(w, g, s).unwrap();
-                    Ok(())
-                })
-                .unwrap();
-            }
-        );
+        let gs = || groups(centralize, &schedule);
+        with_optimizers!(case, backend, &LARGE, gs(), |serial, parallel| {
+            steps_agree(&mut serial, &mut parallel, 2, &case, |p, w, g, s| {
+                p.step_parallel(w, g, s).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        });
     }
 }
