@@ -185,49 +185,41 @@ fn l1_limit(c: &mut Criterion) {
     // the same values in one allocation, the three buffers 1 KiB apart modulo 4 KiB (separate
     // 16 KiB allocations lie 16 bytes apart modulo 4 KiB, where a load can wait for an unrelated
     // store to the same address bits: "4K aliasing")
-    let (w0, g0, s0) = (0, n + 256, 2 * n + 512);
-    let mut spread = vec![0.0f32; 3 * n + 512 + 16];
+    let mut spread = vec![0.0f32; 3 * (n + 256) + 16];
     let base = spread.as_ptr().align_offset(64);
-    spread[base + w0..base + w0 + n].copy_from_slice(&b.w);
-    spread[base + g0..base + g0 + n].copy_from_slice(&b.g);
-    spread[base + s0..base + s0 + n].copy_from_slice(&b.s);
+    let (ws, rest) = spread[base..].split_at_mut(n + 256);
+    let (gs, ss) = rest.split_at_mut(n + 256);
+    let (ws, gs, ss) = (&mut ws[..n], &mut gs[..n], &mut ss[..n]);
+    ws.copy_from_slice(&b.w);
+    gs.copy_from_slice(&b.g);
+    ss.copy_from_slice(&b.s);
+    let mut layouts = [
+        ("", &mut b.w[..], &b.g[..], &mut b.s[..]),
+        ("_spread", ws, &*gs, ss),
+    ];
     let path = Backend::selected();
     let mut group = configure(c, "l1_limit", n);
     for round in 0..ROUNDS {
         let id = |f: &str| BenchmarkId::new(f, format!("{n}-r{round}"));
-        for (name, kernel) in VARIANTS {
-            group.bench_function(id(name), |bench| {
-                bench.iter(|| kernel(path, &mut b.w, black_box(&b.g), &mut b.s))
+        for (layout, w, g, s) in layouts.iter_mut() {
+            for (name, kernel) in VARIANTS {
+                group.bench_function(id(&format!("{name}{layout}")), |bench| {
+                    bench.iter(|| kernel(path, w, black_box(g), s))
+                });
+            }
+            group.bench_function(id(&format!("floor{layout}")), |bench| {
+                bench.iter(|| floor(w, black_box(g), s))
             });
-            group.bench_function(id(&format!("{name}_spread")), |bench| {
-                let (w, rest) = spread[base..].split_at_mut(g0);
-                let (g, s) = rest.split_at_mut(s0 - g0);
-                bench.iter(|| kernel(path, &mut w[..n], black_box(&g[..n]), &mut s[..n]))
+            group.bench_function(id(&format!("floor_4mul{layout}")), |bench| {
+                bench.iter(|| floor_with::<4>(w, black_box(g), s))
             });
         }
-        group.bench_function(id("floor"), |bench| {
-            bench.iter(|| floor(&mut b.w, black_box(&b.g), &mut b.s))
-        });
-        group.bench_function(id("floor_spread"), |bench| {
-            let (w, rest) = spread[base..].split_at_mut(g0);
-            let (g, s) = rest.split_at_mut(s0 - g0);
-            bench.iter(|| floor(&mut w[..n], black_box(&g[..n]), &mut s[..n]))
-        });
-        group.bench_function(id("floor_4mul"), |bench| {
-            bench.iter(|| floor_with::<4>(&mut b.w, black_box(&b.g), &mut b.s))
-        });
-        group.bench_function(id("floor_4mul_spread"), |bench| {
-            let (w, rest) = spread[base..].split_at_mut(g0);
-            let (g, s) = rest.split_at_mut(s0 - g0);
-            bench.iter(|| floor_with::<4>(&mut w[..n], black_box(&g[..n]), &mut s[..n]))
-        });
     }
     group.finish();
     // what every kernel call above pays before its loop: the step's hyper-parameters, validated
-    // and rounded (with weight decay and loss scale: `F(wd·L)` and `F(1/L)` in `f64`)
-    let mut group = c.benchmark_group("l1_limit_setup");
-    group.warm_up_time(Duration::from_millis(300));
-    group.measurement_time(Duration::from_secs(1));
+    // and rounded (with weight decay and loss scale: `F(wd·L)` and `F(1/L)` in `f64`); one
+    // "element" is one step built
+    let mut group = configure(c, "l1_limit_setup", 1);
     group.bench_function("momentum_wd_ls_step", |bench| {
         bench.iter(|| {
             let prep = GradPrep::new(black_box(WD), black_box(SCALE)).unwrap();

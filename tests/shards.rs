@@ -283,21 +283,21 @@ proptest! {
         for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
             for case in CASES {
                 with_optimizers!(case, backend, &tensors, groups(centralize, &schedule), |whole, sharded| {
-                        steps_agree(&mut whole, &mut sharded, 2, &(case, backend, &cuts), |sharded, w, g, s| {
-                            let token = sharded.begin_step().unwrap();
-                            let all = sharded.part(0..tensors.len(), w, g, s).unwrap();
-                            let mut parts = cut(sharded, centralize, &cuts, all)?;
-                            let n = parts.len();
-                            parts.rotate_left((order as usize) % n);
-                            if order & 1 << 40 != 0 {
-                                parts.reverse();
-                            }
-                            for p in parts {
-                                sharded.step_part(&token, p).unwrap();
-                            }
-                            sharded.end_step(token).unwrap();
-                            Ok(())
-                        })?;
+                    steps_agree(&mut whole, &mut sharded, 2, &(case, backend, &cuts), |sharded, w, g, s| {
+                        let token = sharded.begin_step().unwrap();
+                        let all = sharded.part(0..tensors.len(), w, g, s).unwrap();
+                        let mut parts = cut(sharded, centralize, &cuts, all)?;
+                        let n = parts.len();
+                        parts.rotate_left((order as usize) % n);
+                        if order & 1 << 40 != 0 {
+                            parts.reverse();
+                        }
+                        for p in parts {
+                            sharded.step_part(&token, p).unwrap();
+                        }
+                        sharded.end_step(token).unwrap();
+                        Ok(())
+                    })?;
                 });
             }
         }
@@ -327,6 +327,7 @@ fn parallel_steps_equal_serial_steps() {
     // called inside `pool.install`, on a thread of the pool: four shards on four threads
     assert!(len >= 4 * gradstep::MIN_SHARD_ELEMENTS);
     let centralize = [true, false, true];
+    let gs = || groups(centralize, &schedule);
     for threads in 1..=4 {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -334,7 +335,6 @@ fn parallel_steps_equal_serial_steps() {
             .unwrap();
         for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
             for case in CASES {
-                let gs = || groups(centralize, &schedule);
                 with_optimizers!(case, backend, &LARGE, gs(), |serial, parallel| {
                     let what = (case, backend, threads);
                     steps_agree(&mut serial, &mut parallel, 2, &what, |p, w, g, s| {
@@ -415,9 +415,9 @@ fn shards_on_a_callers_threads() {
 fn parallel_steps_from_outside_the_pool() {
     let schedule = CosineDecayLr::new(0.001, 0.01, 5).unwrap();
     let centralize = [true, false, true];
+    let gs = || groups(centralize, &schedule);
     for case in CASES {
         let backend = Backend::selected();
-        let gs = || groups(centralize, &schedule);
         with_optimizers!(case, backend, &LARGE, gs(), |serial, parallel| {
             steps_agree(&mut serial, &mut parallel, 2, &case, |p, w, g, s| {
                 p.step_parallel(w, g, s).unwrap();

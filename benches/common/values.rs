@@ -1,6 +1,5 @@
-//! The benchmarks' input values: ordinary numbers (no subnormals, no zeros by design) in a
-//! pseudo-random pattern the compiler cannot fold. Shared by every bench, so that each measures
-//! the same data.
+//! The benchmarks' input values: ordinary numbers (no subnormals) in a pseudo-random pattern the
+//! compiler cannot fold. Shared by every bench, so that each measures the same data.
 
 /// A xorshift sequence of values in [0, 1).
 pub struct Values(u32);
